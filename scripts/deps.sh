@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Install what jhub needs on Debian 12 (idempotent: only what is missing).
+#   scripts/deps.sh run    — to run the hub: build tools, Node packages, the build, and the
+#                            single-user server (jupyterhub-singleuser + JupyterLab) in .venv
+#   scripts/deps.sh test   — additionally what the tests need: PostgreSQL, Chromium, sudo,
+#                            the Python packages the tests drive (idle culler, Flask, requests)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-run}
+
+say() { printf '[deps] %s\n' "$*" >&2; }
+
+need_node() {
+  if ! command -v node >/dev/null 2>&1; then
+    say "Node.js >= 20 is required (https://nodejs.org or your distribution's packages)"; exit 1
+  fi
+  local major; major=$(node -p 'process.versions.node.split(".")[0]')
+  if [ "$major" -lt 20 ]; then say "Node.js >= 20 is required, found $(node --version)"; exit 1; fi
+}
+
+apt_install() {
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "installing Debian packages: ${missing[*]}"
+  local SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  if [ ! -f /tmp/.jhub-apt-updated ]; then $SUDO apt-get update -q >/dev/null && touch /tmp/.jhub-apt-updated; fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+need_node
+pkgs=(python3 python3-venv g++ make libpam0g-dev)
+[ "$mode" = test ] && pkgs+=(postgresql chromium sudo openssl procps passwd)
+apt_install "${pkgs[@]}"
+
+# Node packages (better-sqlite3 builds from source when no prebuilt binary can be fetched).
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing Node packages"
+  npm ci --no-audit --no-fund >/dev/null
+fi
+say "building"
+npm run -s build
+
+# The single-user server the default spawner runs, in a virtualenv next to the checkout.
+py_pkgs=("jupyterhub>=5,<6" jupyterlab)
+[ "$mode" = test ] && py_pkgs+=(jupyterhub-idle-culler flask requests cryptography)
+if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+stamp=".venv/.jhub-$mode"
+if [ ! -f "$stamp" ]; then
+  say "installing Python packages: ${py_pkgs[*]}"
+  .venv/bin/pip install -q --disable-pip-version-check "${py_pkgs[@]}"
+  touch "$stamp"
+fi

@@ -1,0 +1,85 @@
+/**
+ * What `jhub`, `jhub token USER` and `jhub upgrade-db` do once the command line and the
+ * configuration are loaded. Each returns the process exit code.
+ */
+import os from 'node:os';
+import { ConfigError, type Config } from '../config/config.js';
+import { openDatabase, DatabaseError } from '../db/index.js';
+import { getLogger } from '../util/log.js';
+import { Hub } from './app.js';
+import { createApiToken } from './tokens.js';
+import { ProxyError } from '../proxy/client.js';
+
+const log = getLogger('JupyterHub', 'app');
+
+export interface CommandOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  tokenUser?: string;
+}
+
+function fail(e: unknown): number {
+  if (e instanceof ConfigError || e instanceof DatabaseError || e instanceof ProxyError) {
+    log.error(e.message);
+    return 1;
+  }
+  log.error(`Unexpected error: ${(e as Error).stack ?? e}`);
+  return 1;
+}
+
+export async function runHub(config: Config, opts: CommandOptions = {}): Promise<number> {
+  const hub = new Hub({ config, cwd: opts.cwd, env: opts.env });
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      log.warn(`Received ${sig} again, exiting now`);
+      process.exit(1);
+    }
+    log.info(`Received signal ${sig}, stopping`);
+    void hub.stop();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    await hub.init();
+    await hub.start();
+  } catch (e) {
+    const code = fail(e);
+    await hub.stop().catch(() => {});
+    return code;
+  }
+  await hub.stopped;
+  return 0;
+}
+
+export async function runTokenCommand(config: Config, opts: CommandOptions = {}): Promise<number> {
+  const name = opts.tokenUser || os.userInfo().username;
+  let database;
+  try {
+    database = await openDatabase(config.get<string>('JupyterHub', 'db_url'), { cwd: opts.cwd, upgrade: false });
+    const user = await database.db.selectFrom('users').select(['id', 'name']).where('name', '=', name).executeTakeFirst();
+    if (!user) {
+      log.error(`No such user: ${name}`);
+      return 1;
+    }
+    const token = await createApiToken(database.db, { userId: user.id, note: 'command-line generated' });
+    process.stdout.write(token + '\n');
+    return 0;
+  } catch (e) {
+    return fail(e);
+  } finally {
+    await database?.close();
+  }
+}
+
+export async function runUpgradeDb(config: Config, opts: CommandOptions = {}): Promise<number> {
+  try {
+    const database = await openDatabase(config.get<string>('JupyterHub', 'db_url'), { cwd: opts.cwd, upgrade: true });
+    log.info(`Database ${database.displayUrl} is up to date`);
+    await database.close();
+    return 0;
+  } catch (e) {
+    return fail(e);
+  }
+}
