@@ -19,6 +19,7 @@ export async function findUser(hub: Hub, name: string): Promise<UserRow | null> 
 
 /** Insert a user row (no authenticator hooks). */
 export async function createUserRow(hub: Hub, name: string, admin = false): Promise<UserRow> {
+  if (hub.rbac) return hub.rbac.createUser(name, { admin });
   await hub.db.db
     .insertInto('users')
     .values({ name, admin: admin ? 1 : 0, created: nowIso(), last_activity: null, cookie_id: newToken(), encrypted_auth_state: null })
@@ -100,6 +101,7 @@ export async function applyAuthModel(hub: Hub, model: AuthModel, existing?: User
   if (model.admin !== null && model.admin !== undefined && !!model.admin !== !!user.admin) {
     await db.updateTable('users').set({ admin: model.admin ? 1 : 0 }).where('id', '=', user.id).execute();
     user = { ...user, admin: model.admin ? 1 : 0 };
+    await hub.rbac?.assignDefaultRoles(user);
   }
   if (auth.manageGroups) {
     if (!('groups' in model))
@@ -141,7 +143,10 @@ export async function initUsers(hub: Hub): Promise<void> {
     if (!u) {
       log.info(`Creating admin user ${name} found in Authenticator.admin_users`);
       await createUserRow(hub, name, true);
-    } else if (!u.admin) await db.updateTable('users').set({ admin: 1 }).where('id', '=', u.id).execute();
+    } else if (!u.admin) {
+      await db.updateTable('users').set({ admin: 1 }).where('id', '=', u.id).execute();
+      await hub.rbac?.assignDefaultRoles({ id: u.id, admin: 1 });
+    }
   }
   const allowed = [...auth.cfgSet('allowed_users')].map((n) => auth.normalizeUsername(String(n)));
   for (const n of allowed) if (!auth.validateUsername(n)) throw new ConfigError(`username '${n}' is not valid (Authenticator.allowed_users)`);

@@ -178,7 +178,7 @@ export class Hub {
     const app = Fastify({
       logger: false,
       bodyLimit: 10 * 1024 * 1024,
-      maxParamLength: 2000,
+      routerOptions: { maxParamLength: 2000 },
       trustProxy: true,
       return503OnClosing: true,
     });

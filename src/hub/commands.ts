@@ -41,6 +41,20 @@ export async function runHub(config: Config, opts: CommandOptions = {}): Promise
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // A broken pipe or reset socket of one child or client must not take every user's hub down;
+  // anything else is a bug: log it and stop cleanly (servers and the proxy keep running).
+  process.on('uncaughtException', (err: NodeJS.ErrnoException) => {
+    if (err && typeof err.code === 'string' && /^(EPIPE|ECONNRESET|ECONNABORTED|ERR_STREAM_DESTROYED|ERR_STREAM_WRITE_AFTER_END)$/.test(err.code)) {
+      log.error(`Ignored ${err.code} from a closed connection or child process: ${err.message}`);
+      return;
+    }
+    log.error(`Uncaught exception, stopping the hub: ${err?.stack ?? err}`);
+    process.exitCode = 1;
+    void hub.stop();
+  });
+  process.on('unhandledRejection', (reason) => {
+    log.error(`Unhandled promise rejection: ${(reason as Error)?.stack ?? reason}`);
+  });
   try {
     await hub.init();
     await hub.start();

@@ -44,10 +44,23 @@ export async function createApiToken(db: Kysely<DB>, o: NewTokenOptions): Promis
   return token;
 }
 
+/** fast hash of a presented user-provided token → its stored slow hash (verified). */
+const slowHashCache = new Map<string, string>();
+
 /** Find the (unexpired) token row for a presented token, or null. */
 export async function findApiToken(db: Kysely<DB>, token: string): Promise<TokenRow | null> {
   if (!token || token.length < 8 || token.length > 4096) return null;
   let row = (await db.selectFrom('api_tokens').selectAll().where('hashed', '=', hashToken(token)).executeTakeFirst()) ?? null;
+  if (!row) {
+    // user-provided tokens use a slow salted hash: remember which stored hash a presented
+    // token verified against (keyed by its fast hash), so later requests skip PBKDF2.
+    const fast = hashToken(token);
+    const known = slowHashCache.get(fast);
+    if (known) {
+      row = (await db.selectFrom('api_tokens').selectAll().where('hashed', '=', known).executeTakeFirst()) ?? null;
+      if (!row) slowHashCache.delete(fast);
+    }
+  }
   if (!row) {
     const candidates = await db
       .selectFrom('api_tokens')
@@ -56,6 +69,10 @@ export async function findApiToken(db: Kysely<DB>, token: string): Promise<Token
       .where('hashed', 'like', 'pbkdf2$%')
       .execute();
     row = candidates.find((c) => verifyToken(token, c.hashed)) ?? null;
+    if (row) {
+      if (slowHashCache.size > 10000) slowHashCache.clear();
+      slowHashCache.set(hashToken(token), row.hashed);
+    }
   }
   if (row?.expires_at && row.expires_at < new Date().toISOString()) return null;
   return row;

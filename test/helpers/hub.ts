@@ -64,6 +64,8 @@ export interface RunningHub {
   apiFetch(p: string, init?: RequestInit & { token?: string | null }): Promise<Response>;
   /** SIGTERM and wait for exit (SIGKILL after 15 s); returns the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** For after() hooks: kill the hub if still running and the proxy it left (a hub killed hard leaves its proxy by design). */
+  cleanup(): Promise<void>;
 }
 
 function merge(a: Record<string, Record<string, unknown>>, b: Record<string, Record<string, unknown>>) {
@@ -150,6 +152,15 @@ export async function startHub(o: StartHubOptions = {}): Promise<RunningHub> {
       if (t && !headers.has('authorization')) headers.set('Authorization', `token ${t}`);
       return fetch(`${url}/hub/api${p}`, { ...rest, headers });
     },
+    async cleanup() {
+      await hub.stop('SIGKILL');
+      try {
+        const pid = Number(fs.readFileSync(path.join(dir, 'jupyterhub-proxy.pid'), 'utf8'));
+        if (pid > 1) process.kill(pid, 'SIGTERM');
+      } catch {
+        /* no proxy left */
+      }
+    },
     async stop(signal = 'SIGTERM') {
       if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
       proc.kill(signal);
@@ -164,8 +175,11 @@ export async function startHub(o: StartHubOptions = {}): Promise<RunningHub> {
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`hub exited with ${proc.exitCode} during start-up:\n${out}`);
     try {
-      const r = await fetch(`${url}/hub/api/`, { signal: AbortSignal.timeout(2000) });
-      if (r.status === 200) break;
+      // Ready = start-up finished (services, spawners, routes) and the API answers through the proxy.
+      if (/JupyterHub is now running/.test(out)) {
+        const r = await fetch(`${url}/hub/api/`, { signal: AbortSignal.timeout(2000) });
+        if (r.status === 200) break;
+      }
     } catch {
       /* not yet */
     }

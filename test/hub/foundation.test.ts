@@ -54,7 +54,7 @@ async function baseConfig(dir: string, extra: Record<string, Record<string, unkn
 describe('hub start-up and shutdown', () => {
   const hubs: RunningHub[] = [];
   after(async () => {
-    for (const h of hubs) await h.stop('SIGKILL');
+    for (const h of hubs) await h.cleanup();
   });
 
   it('creates its secret and database, logs like a server, and stops cleanly on SIGTERM', async () => {
