@@ -41,13 +41,27 @@ fi
 say "building"
 npm run -s build
 
-# The single-user server the default spawner runs, in a virtualenv next to the checkout.
-py_pkgs=("jupyterhub>=5,<6" jupyterlab)
+# The single-user server the default spawner runs. It must be runnable by every user the
+# hub starts servers for: as root the virtualenv lives in /opt/jhub/venv (world-readable, built
+# on Debian's /usr/bin/python3), linked as .venv; otherwise in .venv.
+py_pkgs=("jupyterhub>=5" jupyterlab)
 [ "$mode" = test ] && py_pkgs+=(jupyterhub-idle-culler flask requests cryptography)
-if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+if [ ! -e .venv ]; then
+  venv_dir=.venv
+  if [ "$(id -u)" -eq 0 ]; then venv_dir=${JHUB_VENV:-/opt/jhub/venv}; fi
+  py=python3; [ -x /usr/bin/python3 ] && py=/usr/bin/python3
+  if [ ! -x "$venv_dir/bin/python" ]; then
+    say "creating the Python virtualenv $venv_dir"
+    mkdir -p "$(dirname "$venv_dir")"
+    "$py" -m venv "$venv_dir"
+  fi
+  [ "$venv_dir" != .venv ] && ln -sfn "$venv_dir" .venv
+  chmod -R a+rX "$venv_dir" 2>/dev/null || true
+fi
 stamp=".venv/.jhub-$mode"
 if [ ! -f "$stamp" ]; then
   say "installing Python packages: ${py_pkgs[*]}"
   .venv/bin/pip install -q --disable-pip-version-check "${py_pkgs[@]}"
+  chmod -R a+rX "$(readlink -f .venv)" 2>/dev/null || true
   touch "$stamp"
 fi

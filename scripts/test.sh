@@ -4,7 +4,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
 bash scripts/deps.sh test
-export PATH="$here/.venv/bin:$PATH"
+export PATH="$(readlink -f "$here/.venv")/bin:$PATH"
 mkdir -p test-artifacts
 mapfile -t files < <(find dist/test -name '*.test.js' | sort)
 if [ ${#files[@]} -eq 0 ]; then echo "no test files found under dist/test" >&2; exit 1; fi

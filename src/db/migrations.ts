@@ -136,6 +136,13 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await sql`select 1`.execute(db);
       },
     },
+    '0004_spawn_oauth_pkce': {
+      async up(db: Kysely<any>) {
+        // PKCE (RFC 7636): jupyterhub-singleuser 5.x/6.x sends code_challenge (S256).
+        await db.schema.alterTable('oauth_codes').addColumn('code_challenge', 'varchar(255)').execute();
+        await db.schema.alterTable('oauth_codes').addColumn('code_challenge_method', 'varchar(16)').execute();
+      },
+    },
   };
 }
 

@@ -123,6 +123,9 @@ export interface OAuthCodesTable {
   session_id: string | null;
   user_id: number;
   scopes: Json;
+  /** PKCE challenge (migration 0004), null when the client sent none. */
+  code_challenge: string | null;
+  code_challenge_method: string | null;
 }
 
 export interface SharesTable {

@@ -201,7 +201,8 @@ export class Hub {
       let status = err instanceof HttpError ? err.status : (err.statusCode ?? 500);
       let message = err.message;
       if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') message = 'Request body too large';
-      if (status >= 500) {
+      if (status >= 500 && !(err instanceof HttpError)) {
+        // An unexpected error: log it whole, tell the client only that it happened.
         log.error(`Uncaught error in ${req.method} ${req.url}: ${err.stack ?? err.message}`);
         message = '';
       }

@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(here, '../../..');
 export const JHUB_BIN = path.join(ROOT, 'bin', 'jhub');
-export const VENV_BIN = path.join(ROOT, '.venv', 'bin');
+/** The Python virtualenv of scripts/deps.sh, by its real path (it may live in /opt/jhub/venv so that every user can run it). */
+export const VENV_BIN = path.join(fs.existsSync(path.join(ROOT, '.venv')) ? fs.realpathSync(path.join(ROOT, '.venv')) : path.join(ROOT, '.venv'), 'bin');
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -1,0 +1,71 @@
+/**
+ * OAuth clients registered with the hub (table `oauth_clients`): one per single-user server
+ * (`jupyterhub-user-<name>[-<server>]`, registered at each spawn) and one per service.
+ * Secrets are stored hashed; the built-in client `jupyterhub` has no secret and cannot be
+ * used for the authorization-code flow.
+ */
+import type { Hub } from '../hub/app.js';
+import { hashToken } from '../util/crypto.js';
+
+export interface OAuthClientSpec {
+  /** client_id, e.g. `service-<name>` or `jupyterhub-user-<name>`. */
+  identifier: string;
+  /** Plain client secret (stored as a hash). */
+  secret: string;
+  /** The one redirect URI accepted for this client (exact string match; may be relative). */
+  redirect_uri: string;
+  description?: string;
+  /** Scopes the client may request for users (its access scope is added by the caller). */
+  allowed_scopes?: string[];
+  user_id?: number | null;
+  spawner_id?: number | null;
+  service_id?: number | null;
+  /** Skip the confirmation page (services with `oauth_no_confirm`). */
+  no_confirm?: boolean;
+}
+
+const noConfirm = new WeakMap<Hub, Set<string>>();
+
+/** Whether a client skips the confirmation page (set by registerOAuthClient with no_confirm). */
+export function isNoConfirm(hub: Hub, identifier: string): boolean {
+  return noConfirm.get(hub)?.has(identifier) ?? false;
+}
+
+/** Create or update an OAuth client. Call again with new values to update it. */
+export async function registerOAuthClient(hub: Hub, spec: OAuthClientSpec): Promise<void> {
+  if (!spec.identifier) throw new Error('OAuth client needs an identifier');
+  const db = hub.db.db;
+  const values = {
+    description: spec.description ?? spec.identifier,
+    secret: spec.secret ? hashToken(spec.secret) : '',
+    redirect_uri: spec.redirect_uri,
+    allowed_scopes: JSON.stringify(spec.allowed_scopes ?? []),
+    user_id: spec.user_id ?? null,
+    spawner_id: spec.spawner_id ?? null,
+    service_id: spec.service_id ?? null,
+  };
+  const existing = await db.selectFrom('oauth_clients').select('id').where('identifier', '=', spec.identifier).executeTakeFirst();
+  if (existing) await db.updateTable('oauth_clients').set(values).where('id', '=', existing.id).execute();
+  else await db.insertInto('oauth_clients').values({ identifier: spec.identifier, created: new Date().toISOString(), ...values }).execute();
+  let set = noConfirm.get(hub);
+  if (!set) noConfirm.set(hub, (set = new Set()));
+  if (spec.no_confirm) set.add(spec.identifier);
+  else set.delete(spec.identifier);
+  invalidateRbac(hub, spec.identifier);
+}
+
+/** Delete a client with the tokens and codes it issued. */
+export async function deleteOAuthClient(hub: Hub, identifier: string): Promise<void> {
+  const db = hub.db.db;
+  await db.deleteFrom('api_tokens').where('oauth_client_id', '=', identifier).execute();
+  await db.deleteFrom('oauth_codes').where('client_id', '=', identifier).execute();
+  await db.deleteFrom('oauth_clients').where('identifier', '=', identifier).execute();
+  noConfirm.get(hub)?.delete(identifier);
+  invalidateRbac(hub, identifier);
+}
+
+function invalidateRbac(hub: Hub, identifier: string): void {
+  // The rbac module caches client targets; spawner ids change when records are recreated.
+  const r = (hub as unknown as { rbac?: { clientCache?: Map<string, unknown> } }).rbac;
+  r?.clientCache?.delete?.(identifier);
+}

@@ -1,0 +1,288 @@
+/**
+ * Local process spawners (config.md §4.2):
+ *
+ * - `LocalProcessSpawner` (default): the server runs as the system account of the same name
+ *   (uid, gid, supplementary groups through `setpriv --init-groups`, which does initgroups(3)
+ *   before exec), HOME/USER/SHELL from the password database, cwd = home, in its own process
+ *   group. The hub must run as root to start servers for other users.
+ * - `SimpleLocalProcessSpawner` ('simple'): no user switching; HOME = home_dir_template.
+ * - `SudoSpawner` ('sudospawner.SudoSpawner'): the hub runs unprivileged and starts/signals
+ *   servers through `sudo -u <user> jhub-sudo-helper` (JSON over stdin/stdout).
+ *
+ * State `{"pid": N}` lets a restarted hub find (poll/stop) servers it did not start itself.
+ * Never blocks the event loop: every external command is asynchronous.
+ */
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Spawner, SpawnError, randomPort, sleep } from './base.js';
+import { getLogger } from '../util/log.js';
+
+const log = getLogger('JupyterHub', 'spawner');
+
+export interface PasswdEntry {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+  shell: string;
+}
+
+/** Run a command asynchronously, collecting output. */
+export function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
+    let stdout = '';
+    let stderr = '';
+    const t = opts.timeoutMs ? setTimeout(() => p.kill('SIGKILL'), opts.timeoutMs) : null;
+    p.stdout!.on('data', (d) => (stdout += d));
+    p.stderr!.on('data', (d) => (stderr += d));
+    p.once('error', (e) => {
+      if (t) clearTimeout(t);
+      reject(e);
+    });
+    p.once('close', (code) => {
+      if (t) clearTimeout(t);
+      resolve({ code, stdout, stderr });
+    });
+    if (p.stdin) {
+      // The command may exit without reading its input: never let EPIPE escape.
+      p.stdin.on('error', () => {});
+      p.stdin.end(opts.input);
+    }
+  });
+}
+
+/** The system account of `name` (getent passwd), or null. */
+export async function getpwnam(name: string): Promise<PasswdEntry | null> {
+  if (!name || name.startsWith('-') || name.includes(':') || name.includes('\n')) return null;
+  const r = await run('getent', ['passwd', name]).catch(() => null);
+  if (!r || r.code !== 0) return null;
+  const f = r.stdout.trim().split('\n')[0].split(':');
+  if (f.length < 7) return null;
+  return { name: f[0], uid: Number(f[2]), gid: Number(f[3]), home: f[5], shell: f[6] };
+}
+
+export function pidAlive(pid: number): boolean {
+  if (!(pid > 0)) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function shellQuote(s: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'"'"'`)}'`;
+}
+
+/** Is `cmd` runnable with this PATH? (absolute/relative paths are checked directly) */
+async function findExecutable(cmd: string, envPath: string | undefined, cwd: string): Promise<boolean> {
+  const candidates = cmd.includes('/') ? [path.resolve(cwd, cmd)] : (envPath ?? '/usr/local/bin:/usr/bin:/bin').split(':').filter(Boolean).map((d) => path.join(d, cmd));
+  for (const c of candidates) {
+    try {
+      const st = await fs.promises.stat(c);
+      if (st.isFile() && st.mode & 0o111) return true;
+    } catch {
+      /* next */
+    }
+  }
+  return false;
+}
+
+const SIGNUMS = os.constants.signals as Record<string, number>;
+
+export class LocalProcessSpawner extends Spawner {
+  pid = 0;
+  protected child: ChildProcess | null = null;
+  private exitStatus: number | null = null;
+
+  get interruptTimeout(): number {
+    return Number(this.trait<number>('interrupt_timeout') ?? 10);
+  }
+  get termTimeout(): number {
+    return Number(this.trait<number>('term_timeout') ?? 5);
+  }
+  get killTimeout(): number {
+    return Number(this.trait<number>('kill_timeout') ?? 5);
+  }
+
+  override getState(): Record<string, unknown> {
+    return this.pid ? { pid: this.pid } : {};
+  }
+  override loadState(state: Record<string, unknown>): void {
+    if (typeof state.pid === 'number') this.pid = state.pid;
+  }
+  override clearState(): void {
+    super.clearState();
+    this.pid = 0;
+    this.child = null;
+  }
+
+  /** The account the server runs as and the environment it adds (USER, HOME, SHELL). */
+  protected async account(): Promise<{ env: Record<string, string>; cwd: string; wrap: string[] }> {
+    const pw = await getpwnam(this.user.name);
+    if (!pw) throw new SpawnError(`No such system user: ${this.user.name}. LocalProcessSpawner runs each server as the system account of the same name (create it, or use another spawner).`);
+    const env = { USER: pw.name, HOME: pw.home, SHELL: pw.shell };
+    const myUid = process.getuid?.() ?? -1;
+    let wrap: string[] = [];
+    if (myUid !== pw.uid) {
+      if (myUid !== 0) throw new SpawnError(`Cannot start a server as ${pw.name}: the hub runs as uid ${myUid}, not root. Run the hub as root or use SudoSpawner.`);
+      wrap = ['setpriv', `--reuid=${pw.uid}`, `--regid=${pw.gid}`, '--init-groups', '--'];
+    }
+    let cwd = pw.home;
+    if (!(await fs.promises.stat(cwd).then((s) => s.isDirectory()).catch(() => false))) cwd = '/';
+    return { env, cwd, wrap };
+  }
+
+  /** cmd + args, wrapped by shell_cmd when set. */
+  protected fullCommand(): string[] {
+    const argv = [...this.cmd, ...this.args];
+    const shell = this.trait<string[]>('shell_cmd') ?? [];
+    return shell.length ? [...shell, argv.map(shellQuote).join(' ')] : argv;
+  }
+
+  override async start(): Promise<string> {
+    const ip = this.trait<string>('ip') ?? '127.0.0.1';
+    this.ip = ip;
+    this.port = Number(this.trait<number>('port')) || (await randomPort(ip || '0.0.0.0'));
+    const acct = await this.account();
+    const env = { ...(await this.getEnv()), ...acct.env };
+    const argv = this.fullCommand();
+    if (!(await findExecutable(argv[0], env.PATH, acct.cwd))) {
+      throw new SpawnError(`Spawner failed to start: command '${argv[0]}' not found (PATH=${env.PATH ?? ''}).`);
+    }
+    await this.launch([...acct.wrap, ...argv], env, acct.cwd);
+    const host = !ip || ip === '0.0.0.0' ? '127.0.0.1' : ip === '::' ? '[::1]' : ip.includes(':') ? `[${ip}]` : ip;
+    return `http://${host}:${this.port}`;
+  }
+
+  /** Start the process detached (own process group), recording its pid. */
+  protected async launch(argv: string[], env: Record<string, string>, cwd: string): Promise<void> {
+    const kw = (this.trait<Record<string, unknown>>('popen_kwargs') ?? {}) as SpawnOptions;
+    log.info(`Spawning ${argv.join(' ')} for ${this.logName}`);
+    const child = spawn(argv[0], argv.slice(1), { env, cwd, detached: true, stdio: ['ignore', 'inherit', 'inherit'], ...kw });
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', () => resolve());
+      child.once('error', (e: NodeJS.ErrnoException) =>
+        reject(new SpawnError(e.code === 'EACCES' ? `Permission denied trying to run ${argv[0]}` : `Spawner failed to start: ${e.message}`)),
+      );
+    });
+    this.child = child;
+    this.exitStatus = null;
+    child.once('exit', (code, signal) => {
+      this.exitStatus = code ?? (signal ? -(SIGNUMS[signal] ?? 1) : 0);
+    });
+    child.unref();
+    this.pid = child.pid!;
+  }
+
+  override async poll(): Promise<number | null> {
+    if (this.child && this.child.pid === this.pid) {
+      if (this.exitStatus !== null) {
+        const s = this.exitStatus;
+        this.clearState();
+        return s;
+      }
+      return null;
+    }
+    if (!this.pid) return 0;
+    if (pidAlive(this.pid)) return null;
+    this.clearState();
+    return 0;
+  }
+
+  /** Send a signal; returns false when the process is gone. */
+  protected async signal(sig: NodeJS.Signals, group = false): Promise<boolean> {
+    try {
+      process.kill(group ? -this.pid : this.pid, sig);
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') return false;
+      throw e;
+    }
+  }
+
+  private async waitGone(seconds: number): Promise<boolean> {
+    const deadline = Date.now() + seconds * 1000;
+    for (let delay = 20; ; delay = Math.min(delay * 2, 200)) {
+      if ((await this.poll()) !== null) return true;
+      if (Date.now() >= deadline) return false;
+      await sleep(delay);
+    }
+  }
+
+  override async stop(now = false): Promise<void> {
+    if (!this.pid || (await this.poll()) !== null) return;
+    const pid = this.pid;
+    if (!now) {
+      if (!(await this.signal('SIGINT'))) return this.clearState();
+      if (await this.waitGone(this.interruptTimeout)) return;
+      if (!(await this.signal('SIGTERM'))) return this.clearState();
+      if (await this.waitGone(this.termTimeout)) return;
+    }
+    await this.signal('SIGKILL', true).catch(() => this.signal('SIGKILL'));
+    if (!(await this.waitGone(this.killTimeout))) log.warn(`Process ${pid} of ${this.logName} did not die`);
+  }
+}
+
+export class SimpleLocalProcessSpawner extends LocalProcessSpawner {
+  protected override async account(): Promise<{ env: Record<string, string>; cwd: string; wrap: string[] }> {
+    const home = this.formatString(this.trait<string>('home_dir_template') || '/tmp/{username}');
+    await fs.promises.mkdir(home, { recursive: true });
+    return { env: { USER: this.user.name, HOME: home, SHELL: '/bin/bash' }, cwd: home, wrap: [] };
+  }
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** bin/jhub-sudo-helper of this install (dist/src/spawners → bin). */
+export const SUDO_HELPER_BIN = path.resolve(here, '../../../bin/jhub-sudo-helper');
+
+/**
+ * The hub runs as an unprivileged account; servers are started and signalled through
+ * `sudo -u <user> jhub-sudo-helper`, which reads one JSON request on stdin and answers one
+ * JSON line on stdout (see src/cli/jhub-sudo-helper.ts and docs/spawners.md).
+ */
+export class SudoSpawner extends LocalProcessSpawner {
+  private helperCommand(): string[] {
+    let p = this.trait<string>('sudospawner_path') || 'sudospawner';
+    if (p === 'sudospawner' || p === 'jhub-sudo-helper') p = SUDO_HELPER_BIN;
+    const sudoArgs = this.trait<string[]>('sudo_args') ?? ['-nH'];
+    return ['sudo', ...sudoArgs, '-u', this.user.name, p];
+  }
+
+  async helper(req: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const [cmd, ...args] = this.helperCommand();
+    const debug = this.trait<boolean>('debug_mediator');
+    const r = await run(cmd, args, { input: JSON.stringify({ ...req, debug }), timeoutMs: this.startTimeout * 1000 });
+    const line = r.stdout.trim().split('\n').pop() ?? '';
+    let out: Record<string, unknown>;
+    try {
+      out = JSON.parse(line);
+    } catch {
+      throw new SpawnError(`jhub-sudo-helper failed for ${this.user.name} (exit ${r.code}): ${r.stderr.trim().slice(-500) || 'no output'}`);
+    }
+    if (out.error) throw new SpawnError(`jhub-sudo-helper: ${out.error}`);
+    return out;
+  }
+
+  protected override async account(): Promise<{ env: Record<string, string>; cwd: string; wrap: string[] }> {
+    // The helper runs as the user and sets USER/HOME/SHELL and the working directory itself.
+    return { env: {}, cwd: process.cwd(), wrap: [] };
+  }
+
+  protected override async launch(argv: string[], env: Record<string, string>): Promise<void> {
+    log.info(`Spawning ${argv.join(' ')} for ${this.logName} through sudo`);
+    const out = await this.helper({ action: 'spawn', cmd: argv, env });
+    this.pid = Number(out.pid);
+    this.child = null;
+  }
+
+  protected override async signal(sig: NodeJS.Signals, group = false): Promise<boolean> {
+    const out = await this.helper({ action: 'kill', pid: this.pid, signal: sig, group });
+    return out.alive === true;
+  }
+}
