@@ -8,6 +8,7 @@
  * In-memory state per server (pending action, readiness, progress history) lives in
  * `entries`; everything a restarted hub needs is in the `spawners` table (url, state).
  */
+import { metrics } from '../metrics/index.js';
 import { HttpError, type Hub } from '../hub/app.js';
 import type { SpawnerRow, UserRow } from '../db/schema.js';
 import type { PendingAction, ProgressEvent, ServerManager, ServerModel, StartResult, StopResult } from '../hub/servers.js';
@@ -457,10 +458,13 @@ export class SpawnManager implements ServerManager {
       this.emit(e, final, true);
       this.schedulePoll(e);
       log.info(`User ${logName} took ${((performance.now() - t0) / 1000).toFixed(3)} seconds to start`);
+      metrics.serverSpawnDuration.observe({ status: 'success' }, (performance.now() - t0) / 1000);
+      metrics.runningServers.inc();
     } catch (err) {
       const msg = (err as Error).message || String(err);
       const cancelled = e.cancelled;
       log.error(`Failed to start ${logName}: ${msg}`);
+      metrics.serverSpawnDuration.observe({ status: 'failure' }, (performance.now() - t0) / 1000);
       e.failed = !cancelled;
       e.ready = false;
       // Clean up before reporting, so that nothing stale is left when the failure is seen.
@@ -576,13 +580,17 @@ export class SpawnManager implements ServerManager {
   private async doStop(e: Entry, user: UserRow, row: SpawnerRow, remove: boolean): Promise<void> {
     const t0 = performance.now();
     if (e.spawnPromise) await e.spawnPromise.catch(() => {});
+    const wasReady = e.ready;
     e.pending = 'stop';
     try {
       await this.teardown(e, user);
       await this.auth?.postSpawnStop?.(user, e.spawner);
       await e.spawner.runPostStopHook().catch((x) => log.error(`post_stop_hook failed: ${(x as Error).message}`));
       log.info(`User ${e.spawner.logName} server took ${((performance.now() - t0) / 1000).toFixed(3)} seconds to stop`);
+      metrics.serverStopDuration.observe({ status: 'success' }, (performance.now() - t0) / 1000);
+      if (wasReady) metrics.runningServers.dec();
     } catch (err) {
+      metrics.serverStopDuration.observe({ status: 'failure' }, (performance.now() - t0) / 1000);
       log.error(`Error stopping ${e.spawner.logName}: ${(err as Error).message}`);
     } finally {
       e.pending = null;
