@@ -159,7 +159,8 @@ export class Authenticator {
   /** Lower-case, then username_map (or the configured normalize_username function). */
   normalizeUsername(username: string): string {
     const fn = this.cfg<unknown>('normalize_username');
-    if (typeof fn === 'function') return String((fn as (n: string) => unknown)(username));
+    // `this`: a Python subclass's normalize_username (through the Python bridge) gets it as `self`
+    if (typeof fn === 'function') return String((fn as (this: Authenticator, n: string) => unknown).call(this, username));
     const lower = username.toLowerCase();
     const map = this.cfg<Record<string, string>>('username_map') ?? {};
     return Object.prototype.hasOwnProperty.call(map, lower) ? String(map[lower]) : lower;

@@ -4,6 +4,7 @@
  * per class the way traitlets does it (the most specific section wins; container
  * operations are applied on top of the inherited/default value).
  */
+import type { PythonBridge } from './bridge.js';
 import { ConfigError } from './errors.js';
 import { allClasses, ancestors, findTrait, getClass } from './schema.js';
 import { didYouMean } from './suggest.js';
@@ -14,6 +15,7 @@ export { ConfigError } from './errors.js';
 export { loadConfig } from './loader.js';
 export type { LoadOptions, CliArgs } from './loader.js';
 export type { Origin, TraitDef, ClassDef } from './types.js';
+export { PythonBridge, PythonHookError, isBridgeFunction } from './bridge.js';
 
 /** Container operations on a trait without a value in that source (traitlets' LazyConfigValue). */
 export interface LazyOps {
@@ -151,9 +153,13 @@ export interface ConfigInit {
   /** Sections/traits unknown to jhub, kept for --show-config. */
   unknown?: Record<string, Record<string, unknown>>;
   warnings?: string[];
+  /** The Python process serving callables of a `.py` config, if it defines any. */
+  bridge?: PythonBridge;
 }
 
 export class Config {
+  /** The Python bridge (functions, subclass methods of a `.py` config), if any. */
+  readonly bridge?: PythonBridge;
   readonly files: string[];
   readonly warnings: string[];
   readonly env: NodeJS.ProcessEnv;
@@ -171,6 +177,12 @@ export class Config {
     this.files = init.files ?? [];
     this.warnings = init.warnings ?? [];
     this.unknown = init.unknown ?? {};
+    this.bridge = init.bridge;
+  }
+
+  /** Stop what the configuration keeps running (the Python bridge). Idempotent. */
+  close(): void {
+    this.bridge?.close();
   }
 
   private lookup(cls: string, name: string): TraitDef {

@@ -12,7 +12,11 @@ import { runPythonConfig, type PyEntry } from './python.js';
 import { allClasses, ancestors, findTrait, getClass, lookupClassAlias } from './schema.js';
 import { didYouMean } from './suggest.js';
 import type { Origin, TraitDef, TraitType } from './types.js';
-import { coerce, decodePy, isPlainObject, plain, PyOpaque, ValueError } from './values.js';
+import type { PythonBridge } from './bridge.js';
+import { getLogger } from '../util/log.js';
+import { coerce, decodePy as decodePyRaw, SYNC_HOOKS, isPlainObject, plain, PyClassDef, PyOpaque, ValueError } from './values.js';
+
+const log = getLogger('JupyterHub', 'config');
 
 /** Command-line settings: class -> trait -> converted value and the argument it came from. */
 export type CliArgs = Record<string, Record<string, { value: unknown; arg: string }>>;
@@ -57,6 +61,7 @@ export async function loadConfig(opts: LoadOptions): Promise<Config> {
   const ctx: BuildCtx = { cwd, warn, unknown };
 
   let file: string | undefined;
+  let bridge: PythonBridge | undefined;
   if (named !== undefined && explicit) {
     file = path.resolve(cwd, named);
     if (!existsSync(file)) throw new ConfigError(`Failed to find specified config file: ${named}`, { plain: true });
@@ -79,15 +84,29 @@ export async function loadConfig(opts: LoadOptions): Promise<Config> {
     }
   }
 
+  try {
+    return await loadFile();
+  } catch (e) {
+    bridge?.close();
+    throw e;
+  }
+
+  async function loadFile(): Promise<Config> {
   if (file) {
     const ext = path.extname(file).toLowerCase();
     if (!CONFIG_EXTENSIONS.includes(ext))
       throw new ConfigError(`${display(file, cwd)}: unsupported config file type '${ext}' (use .py, .json, .yaml, .ts or .js)`);
     if (ext === '.py') {
       const res = await runPythonConfig(file, { env, cwd, timeoutMs: opts.pythonTimeoutMs });
+      bridge = res.bridge;
       files.push(...res.files);
       for (const w of res.warnings) warn(w);
-      layers.push(buildLayer(pyEntries(res.config), ctx));
+      try {
+        layers.push(buildLayer(pyEntries(res.config, bridge), ctx));
+      } catch (e) {
+        bridge?.close();
+        throw e;
+      }
     } else if (ext === '.json') {
       files.push(file);
       layers.push(buildLayer(jsonEntries(file, display(file, cwd)), ctx));
@@ -113,9 +132,11 @@ export async function loadConfig(opts: LoadOptions): Promise<Config> {
       cli.push({ cls, trait, value, origin: { source: 'command line', arg } });
   layers.push(buildLayer(cli, ctx));
 
-  const config = new Config({ layers, env, files, unknown, warnings });
+  const config = new Config({ layers, env, files, unknown, warnings, bridge });
   checkTypeTraits(config, warn);
+  if (bridge) log.info(`${display(file!, cwd)} defines Python functions used by the configuration: they run in a Python process (pid ${bridge.pid})`);
   return config;
+  }
 }
 
 /** Warn early when a configured authenticator/spawner/proxy class is known but not implemented. */
@@ -133,7 +154,8 @@ function checkTypeTraits(config: Config, warn: (m: string) => void): void {
 // sources
 // ---------------------------------------------------------------------------
 
-function pyEntries(config: Record<string, Record<string, PyEntry>>): RawEntry[] {
+function pyEntries(config: Record<string, Record<string, PyEntry>>, bridge?: PythonBridge): RawEntry[] {
+  const decodePy = (v: unknown) => decodePyRaw(v, bridge);
   const out: RawEntry[] = [];
   for (const [cls, traits] of Object.entries(config))
     for (const [trait, e] of Object.entries(traits)) {
@@ -286,6 +308,7 @@ function buildLayer(entries: RawEntry[], ctx: BuildCtx): Layer {
     layer.get(cls)!.set(trait, e);
   };
   const deprecatedSeen: { cls: string; trait: string; def: TraitDef; entry: Entry }[] = [];
+  const subclasses: { raw: RawEntry; def: TraitDef; cls: PyClassDef; w: string }[] = [];
   for (const raw of entries) {
     const w = where(raw.origin);
     const cdef = getClass(raw.cls);
@@ -309,6 +332,13 @@ function buildLayer(entries: RawEntry[], ctx: BuildCtx): Layer {
     const entry = validateEntry(raw, def, w);
     put(raw.cls, raw.trait, entry);
     if (def.deprecated) deprecatedSeen.push({ cls: raw.cls, trait: raw.trait, def, entry });
+    if (raw.value instanceof PyClassDef && def.type === 'Type' && def.kind) subclasses.push({ raw, def, cls: raw.value, w });
+  }
+  // methods and class attributes of config-defined subclasses become hooks and options of the base class
+  for (const sc of subclasses) for (const [cls, trait, e] of subclassEntries(sc.cls, sc.def, sc.raw, sc.w, ctx)) {
+    if (layer.get(cls)?.has(trait) && layer.get(cls)!.get(trait)!.origin.source === 'file')
+      ctx.warn(`${where(e.origin)}: ${cls}.${trait} from the class ${sc.cls.name} replaces the value set at ${where(layer.get(cls)!.get(trait)!.origin)}`);
+    put(cls, trait, e);
   }
   for (const d of deprecatedSeen) {
     const w = where(d.entry.origin);
@@ -384,6 +414,57 @@ function validateEntry(raw: RawEntry, def: TraitDef, w: string): Entry {
   return { kind: 'lazy', ops: out, origin: raw.origin };
 }
 
+/**
+ * Methods of a class defined in a Python config file (deriving from one of ours) that jhub
+ * calls, per kind of class: the method, the trait it becomes, and where `self` comes from
+ * (the JS `this` at the call site, or an argument of the hook).
+ */
+export const SUBCLASS_METHODS: Record<string, Record<string, { trait: string; self: 'this' | number }>> = {
+  authenticator: { normalize_username: { trait: 'normalize_username', self: 'this' } },
+  spawner: { options_from_form: { trait: 'options_from_form', self: 1 } },
+  proxy: {},
+};
+
+function subclassEntries(cls: PyClassDef, def: TraitDef, raw: RawEntry, w: string, ctx: BuildCtx): [string, string, Entry][] {
+  const base = lookupClassAlias(def.kind!, cls.base);
+  if (!base) return [];
+  const supported = SUBCLASS_METHODS[def.kind!] ?? {};
+  const out: [string, string, Entry][] = [];
+  const at = (file?: string, line?: number): Origin => ({ source: 'file', file: file ?? cls.file, line: line ?? cls.line });
+  for (const [name, m] of Object.entries(cls.methods)) {
+    if (name.startsWith('_')) continue; // helpers, called by the methods below
+    const hook = supported[name];
+    const mw = where(at(m.file, m.line));
+    if (!hook || m.kind !== 'method' || !m.id) {
+      const list = Object.keys(supported);
+      throw new ConfigError(
+        `${mw}: the ${m.kind} ${cls.name}.${name} (of the class set as ${raw.cls}.${raw.trait} at ${w}) is not supported: jhub ` +
+          (list.length ? `calls only ${list.join(', ')} of a ${def.kind} class defined in the config file` : `calls no methods of a ${def.kind} class defined in the config file`) +
+          `. Use ${base.name}'s options or hooks instead (see docs/config.md)`,
+      );
+    }
+    const fn = cls.bridge.fn({ id: m.id, name: `${cls.name}.${name}`, file: m.file, line: m.line }, { mode: SYNC_HOOKS.has(hook.trait) ? 'sync' : 'async', self: hook.self });
+    out.push([base.name, hook.trait, { kind: 'value', value: fn, origin: at(m.file, m.line) }]);
+  }
+  for (const [name, value] of Object.entries(cls.attrs)) {
+    if (name.startsWith('_')) continue;
+    const t = findTrait(base.name, name);
+    if (!t) {
+      ctx.warn(`${where(at())}: class attribute ${cls.name}.${name} is not an option of ${base.name}; it is ignored.` + didYouMean(name, allTraitNames(base.name)));
+      continue;
+    }
+    const r: RawEntry = { cls: base.name, trait: name, value, origin: at() };
+    out.push([base.name, name, validateEntry(r, t.def, where(at()))]);
+  }
+  return out;
+}
+
+function allTraitNames(cls: string): string[] {
+  const names = new Set<string>();
+  for (const a of ancestors(cls)) for (const t of getClass(a)!.traits) names.add(t.name);
+  return [...names];
+}
+
 const HOOK_SIGNATURES: Record<string, string> = {
   pre_spawn_hook: 'async (spawner) => { ... }',
   post_stop_hook: 'async (spawner) => { ... }',
@@ -407,7 +488,7 @@ function opaqueMessage(w: string, cls: string, trait: string, def: TraitDef, o: 
     let msg = `${w}: ${name} is set to the class ${o.info.name ?? o.repr}${at ? at.replace(' (defined at', ' (defined in the config file at') : ' defined in the config file'}`;
     if (bases.length) msg += `, a subclass of ${bases.join(', ')}`;
     if (methods.length) msg += ` overriding ${methods.join(', ')}`;
-    msg += '. jhub cannot run Python classes.';
+    msg += '. jhub can use a class defined in the config file only if it derives from a known class.';
     if (base) {
       msg += ` Set c.${name} = '${bases[0]}' and express the changes in a TypeScript config (jupyterhub_config.ts)`;
       const hooks = methods.filter((m) => findTrait(base.name, m)?.def.type === 'Callable');

@@ -2,10 +2,11 @@
  * Running a JupyterHub Python config file with python3 and the shim
  * (src/config/pyconfig_shim.py), which reports the configured values as JSON.
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PythonBridge } from './bridge.js';
 import { ConfigError } from './errors.js';
 import { pythonStandIns } from './schema.js';
 import { JUPYTERHUB_COMPAT_VERSION } from '../version.js';
@@ -29,6 +30,8 @@ export interface PyResult {
   files: string[];
   config: Record<string, Record<string, PyEntry>>;
   warnings: string[];
+  /** Set when the file defines callables: the Python process that serves them. */
+  bridge?: PythonBridge;
 }
 
 /** Location of the shim in the source tree (dist/ mirrors the tree as dist/src/config/). */
@@ -63,25 +66,31 @@ export async function runPythonConfig(file: string, opts: RunPythonOptions): Pro
     JHUB_PYCONFIG_VERSION: JUPYTERHUB_COMPAT_VERSION,
   };
   const output = opts.output ?? process.stderr;
+  // Where the Python side creates the FIFOs of the bridge if the file defines callables.
+  const dir = PythonBridge.makeDir();
+  const cleanDir = () => rmSync(dir, { recursive: true, force: true });
   return new Promise<PyResult>((resolve, reject) => {
-    let child;
+    let child: ChildProcess;
     try {
-      child = spawn(python, ['-B', shim, file], {
+      child = spawn(python, ['-B', '-u', shim, file], {
         cwd: opts.cwd,
-        env,
-        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+        env: { ...env, JHUB_PYBRIDGE_DIR: dir },
+        stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
         detached: true,
       });
     } catch (e) {
+      cleanDir();
       reject(noPython(file, python, e as Error));
       return;
     }
     const chunks: Buffer[] = [];
     let settled = false;
+    let serving = false;
     const done = (f: () => void) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      if (!serving) cleanDir();
       f();
     };
     const timer = setTimeout(() => {
@@ -92,35 +101,59 @@ export async function runPythonConfig(file: string, opts: RunPythonOptions): Pro
       }
       done(() => reject(new ConfigError(`${file}: running the Python config file took longer than ${Math.round(timeoutMs / 1000)} s and was stopped`)));
     }, timeoutMs);
-    child.stdout!.on('data', (d: Buffer) => output.write(d));
-    child.stderr!.on('data', (d: Buffer) => output.write(d));
+    const onOut = (d: Buffer) => {
+      if (!serving) output.write(d);
+    };
+    child.stdout!.on('data', onOut);
+    child.stderr!.on('data', onOut);
+    child.stdin!.on('error', () => {});
     const result = child.stdio[3] as NodeJS.ReadableStream;
     result.on('data', (d: Buffer) => chunks.push(d));
     child.on('error', (e: NodeJS.ErrnoException) => done(() => reject(noPython(file, python, e))));
-    child.on('close', (code, signal) => {
-      done(() => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        if (!text) {
-          reject(new ConfigError(`${file}: the Python config run ended without a result (exit ${code ?? signal})`));
-          return;
-        }
-        let data: { ok: boolean; error?: { file: string | null; line: number | null; message: string }; files?: string[]; config?: PyResult['config']; warnings?: string[] };
-        try {
-          data = JSON.parse(text);
-        } catch {
-          reject(new ConfigError(`${file}: could not read the result of the Python config run`));
-          return;
-        }
-        if (!data.ok) {
-          const e = data.error!;
-          const shown = e.file ? rel(e.file, opts.cwd) : rel(file, opts.cwd);
-          const where = `${shown}${e.file && e.line ? ':' + e.line : ''}`;
-          reject(new ConfigError(`${where}: error in config file: ${e.message}`));
-          return;
-        }
-        resolve({ files: data.files ?? [file], config: data.config ?? {}, warnings: data.warnings ?? [] });
-      });
-    });
+    const finish = (code: number | null, signal: NodeJS.Signals | null, ended: boolean) => {
+      if (settled) return;
+      const text = Buffer.concat(chunks).toString('utf8');
+      if (!text) {
+        if (ended) return; // wait for the exit status
+        done(() => reject(new ConfigError(`${file}: the Python config run ended without a result (exit ${code ?? signal})`)));
+        return;
+      }
+      let data: { ok: boolean; serve?: boolean; error?: { file: string | null; line: number | null; message: string }; files?: string[]; config?: PyResult['config']; warnings?: string[] };
+      try {
+        data = JSON.parse(text);
+      } catch {
+        done(() => reject(new ConfigError(`${file}: could not read the result of the Python config run`)));
+        return;
+      }
+      if (!data.ok) {
+        const e = data.error!;
+        const shown = e.file ? rel(e.file, opts.cwd) : rel(file, opts.cwd);
+        const where = `${shown}${e.file && e.line ? ':' + e.line : ''}`;
+        done(() => reject(new ConfigError(`${where}: error in config file: ${e.message}`)));
+        return;
+      }
+      const res: PyResult = { files: data.files ?? [file], config: data.config ?? {}, warnings: data.warnings ?? [] };
+      if (!data.serve) {
+        if (ended) return; // resolve at exit, after the output of the file
+        done(() => resolve(res));
+        return;
+      }
+      // callables: this process stays as the bridge
+      serving = true;
+      child.stdout!.off('data', onOut);
+      child.stderr!.off('data', onOut);
+      const bridge = PythonBridge.adopt({ python, shim, file, cwd: opts.cwd, env, output }, child, dir);
+      clearTimeout(timer);
+      bridge.connect(Math.max(5000, timeoutMs)).then(
+        () => done(() => resolve({ ...res, bridge })),
+        (e: Error) => {
+          bridge.close();
+          done(() => reject(new ConfigError(`${file}: ${e.message}`)));
+        },
+      );
+    };
+    result.on('end', () => finish(null, null, true));
+    child.on('close', (code, signal) => finish(code, signal, false));
   });
 }
 

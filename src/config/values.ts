@@ -3,6 +3,7 @@
  * the rest of jhub sees (arrays for List/Set/Tuple, plain objects for Dict, Buffer for
  * Bytes, strings, numbers, booleans, null, functions).
  */
+import type { BridgeFnOptions, PythonBridge } from './bridge.js';
 import { lookupClassAlias } from './schema.js';
 import type { TraitDef, TraitType } from './types.js';
 
@@ -36,10 +37,48 @@ export class PyOpaque {
   ) {}
 }
 
-/** Decode the tagged JSON written by the Python shim. */
-export function decodePy(v: unknown): unknown {
+/**
+ * A Python callable served by the Python bridge. It becomes a JS function when the value is
+ * checked against its trait (synchronous or asynchronous depending on the call site, see
+ * SYNC_HOOKS).
+ */
+export class PyCallable {
+  constructor(
+    readonly bridge: PythonBridge,
+    readonly id: string,
+    readonly name: string,
+    readonly file: string | undefined,
+    readonly line: number | undefined,
+    readonly isAsync: boolean,
+  ) {}
+  toFunction(opts: BridgeFnOptions): (...args: unknown[]) => unknown {
+    return this.bridge.fn({ id: this.id, name: this.name, file: this.file, line: this.line }, opts);
+  }
+}
+
+/** A class defined in the config file, deriving from one of the known classes (`base`). */
+export class PyClassDef {
+  constructor(
+    readonly bridge: PythonBridge,
+    readonly name: string,
+    readonly base: string,
+    readonly file: string | undefined,
+    readonly line: number | undefined,
+    readonly methods: Record<string, { id?: string; file?: string; line?: number; kind: 'method' | 'property'; async: boolean }>,
+    readonly attrs: Record<string, unknown>,
+  ) {}
+}
+
+/**
+ * Callable traits whose call sites are synchronous: a Python function set there is called
+ * with the bridge's blocking call. Every other function (hooks, values in dicts) is async.
+ */
+export const SYNC_HOOKS = new Set(['normalize_username', 'username_claim', 'username_key', 'claim_groups_key', 'auth_state_groups_key', 'subdomain_hook']);
+
+/** Decode the tagged JSON written by the Python shim (callables need the bridge). */
+export function decodePy(v: unknown, bridge?: PythonBridge): unknown {
   if (v === null || typeof v !== 'object') return v;
-  if (Array.isArray(v)) return v.map(decodePy);
+  if (Array.isArray(v)) return v.map((x) => decodePy(x, bridge));
   const o = v as Record<string, unknown>;
   if (typeof o.$t === 'string') {
     switch (o.$t) {
@@ -48,13 +87,25 @@ export function decodePy(v: unknown): unknown {
       case 'bytes':
         return Buffer.from(o.hex as string, 'hex');
       case 'tuple':
-        return new PyTuple((o.items as unknown[]).map(decodePy));
+        return new PyTuple((o.items as unknown[]).map((x) => decodePy(x, bridge)));
       case 'set':
-        return new PySet((o.items as unknown[]).map(decodePy));
+        return new PySet((o.items as unknown[]).map((x) => decodePy(x, bridge)));
       case 'dict': {
         const out: Record<string, unknown> = {};
-        for (const [k, val] of o.items as [unknown, unknown][]) out[String(decodePy(k))] = decodePy(val);
+        for (const [k, val] of o.items as [unknown, unknown][]) out[String(decodePy(k, bridge))] = decodePy(val, bridge);
         return out;
+      }
+      case 'pyfunc':
+        if (bridge) return new PyCallable(bridge, o.id as string, o.name as string, (o.file as string) ?? undefined, (o.line as number) ?? undefined, !!o.async);
+        return new PyOpaque('function', `<function ${String(o.name)}>`, { name: o.name as string, file: o.file as string, line: o.line as number });
+      case 'pyclass': {
+        const methods = o.methods as PyClassDef['methods'];
+        if (bridge) {
+          const attrs: Record<string, unknown> = {};
+          for (const [k, x] of Object.entries((o.attrs as Record<string, unknown>) ?? {})) attrs[k] = decodePy(x, bridge);
+          return new PyClassDef(bridge, o.name as string, o.base as string, (o.file as string) ?? undefined, (o.line as number) ?? undefined, methods, attrs);
+        }
+        return new PyOpaque('class', `<class ${String(o.name)}>`, { name: o.name as string, file: o.file as string, line: o.line as number, bases: o.bases as string[], methods: Object.keys(methods ?? {}).sort() });
       }
       case 'classref':
         return new PyClassRef(o.path as string);
@@ -70,7 +121,7 @@ export function decodePy(v: unknown): unknown {
     }
   }
   const out: Record<string, unknown> = {};
-  for (const [k, val] of Object.entries(o)) out[k] = decodePy(val);
+  for (const [k, val] of Object.entries(o)) out[k] = decodePy(val, bridge);
   return out;
 }
 
@@ -98,6 +149,8 @@ export function describe(v: unknown): string {
   if (v instanceof PySet) return `the set ${short(pyRepr(v))}`;
   if (Array.isArray(v)) return `the list ${short(pyRepr(v))}`;
   if (v instanceof PyClassRef) return `the class ${v.path}`;
+  if (v instanceof PyCallable) return `the Python function ${v.name}`;
+  if (v instanceof PyClassDef) return `the class ${v.name} (a subclass of ${v.base})`;
   if (v instanceof PyOpaque) return `the ${v.kind === 'object' ? (v.info.type ?? 'object') : v.kind} ${v.repr}`;
   if (typeof v === 'function') return `the function ${v.name || '(anonymous)'}`;
   if (isPlainObject(v)) return `the dict ${short(pyRepr(v))}`;
@@ -141,6 +194,8 @@ export function plain(v: unknown): unknown {
     e.opaque = v;
     throw e;
   }
+  if (v instanceof PyCallable) return v.toFunction({ mode: 'async' });
+  if (v instanceof PyClassDef) return v.base;
   if (v instanceof PyFloat) return v.value;
   if (v instanceof PyTuple || v instanceof PySet) return v.items.map(plain);
   if (v instanceof PyClassRef) return v.path;
@@ -281,12 +336,13 @@ export function coerce(def: TraitDef | ({ type: TraitType } & Partial<TraitDef>)
     }
     case 'Callable':
       if (typeof v === 'function') out = v;
+      else if (v instanceof PyCallable) out = v.toFunction({ mode: def.name && SYNC_HOOKS.has(def.name) ? 'sync' : 'async' });
       else fail(def, v);
       break;
     case 'Type': {
       if (typeof v === 'function') out = v;
-      else if (typeof v === 'string' || v instanceof PyClassRef) {
-        const name = typeof v === 'string' ? v : v.path;
+      else if (typeof v === 'string' || v instanceof PyClassRef || v instanceof PyClassDef) {
+        const name = typeof v === 'string' ? v : v instanceof PyClassDef ? v.base : v.path;
         if (def.kind) {
           const c = lookupClassAlias(def.kind, name);
           if (!c) throw new ValueError(`unknown class '${name}'`);
@@ -299,7 +355,7 @@ export function coerce(def: TraitDef | ({ type: TraitType } & Partial<TraitDef>)
       let firstOpaque: PyOpaque | undefined;
       for (const t of def.union ?? []) {
         try {
-          out = coerce({ type: t, items: def.items, allowNone: def.allowNone, values: def.values, kind: def.kind }, v);
+          out = coerce({ name: def.name, type: t, items: def.items, allowNone: def.allowNone, values: def.values, kind: def.kind }, v);
           break;
         } catch (e) {
           if (e instanceof ValueError && e.opaque) firstOpaque = e.opaque;
@@ -345,6 +401,7 @@ function coerceItem(def: { items?: TraitType }, it: unknown, where: number | str
 /** Like plain() but JS functions (from TS configs) are kept, e.g. environment values. */
 function plainKeepFns(v: unknown): unknown {
   if (typeof v === 'function') return v;
+  if (v instanceof PyCallable) return v.toFunction({ mode: 'async' });
   if (Array.isArray(v)) return v.map(plainKeepFns);
   if (isPlainObject(v)) {
     const out: Record<string, unknown> = {};
@@ -379,6 +436,8 @@ export function pyRepr(v: unknown, setLike = false): string {
   if (v instanceof PyTuple) return v.items.length === 1 ? `(${pyRepr(v.items[0])},)` : `(${v.items.map((x) => pyRepr(x)).join(', ')})`;
   if (v instanceof PySet) return pyRepr(v.items, true);
   if (v instanceof PyClassRef) return pyRepr(v.path);
+  if (v instanceof PyCallable) return `<function ${v.name}>`;
+  if (v instanceof PyClassDef) return pyRepr(v.base);
   if (v instanceof PyOpaque) return v.repr;
   if (typeof v === 'function') return `<function ${v.name || 'anonymous'}>`;
   if (Array.isArray(v)) {

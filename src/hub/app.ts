@@ -76,6 +76,10 @@ export class Hub {
   /** Resolves when the hub has stopped. */
   readonly stopped = new Promise<void>((r) => (this.stoppedResolve = r));
   private timers: NodeJS.Timeout[] = [];
+  /** The proxy's start, begun in init() (in parallel with the hub's own start-up work). */
+  private proxyStarting: Promise<void> | null = null;
+  /** start() completed. */
+  private running = false;
 
   constructor(opts: HubOptions) {
     this.config = opts.config;
@@ -138,15 +142,6 @@ export class Hub {
     const shouldStart = c.get<boolean>('ConfigurableHTTPProxy', 'should_start');
     if (!shouldStart && proxyToken.generated)
       throw new ConfigError('ConfigurableHTTPProxy.should_start is False, so the proxy auth token must be given: set CONFIGPROXY_AUTH_TOKEN or ConfigurableHTTPProxy.auth_token');
-    const dbUrl = c.get<string>('JupyterHub', 'db_url');
-    this.db = await openDatabase(dbUrl, {
-      cwd: this.cwd,
-      upgrade: c.get<boolean>('JupyterHub', 'upgrade_db'),
-      reset: c.get<boolean>('JupyterHub', 'reset_db'),
-      kwargs: c.get<Record<string, unknown>>('JupyterHub', 'db_kwargs'),
-      debugSql: c.get<boolean>('JupyterHub', 'debug_db'),
-    });
-    log.info(`Using database ${this.db.displayUrl}`);
     this.proxy = new ConfigurableHTTPProxy({
       command: c.get<string[]>('ConfigurableHTTPProxy', 'command'),
       apiUrl: c.get<string>('ConfigurableHTTPProxy', 'api_url'),
@@ -166,6 +161,18 @@ export class Hub {
       env: this.env,
       onRestart: () => this.restoreRoutes(),
     });
+    // The proxy (a process of its own) starts while the hub initializes; start() waits for it.
+    this.proxyStarting = this.proxy.start();
+    this.proxyStarting.catch(() => {});
+    const dbUrl = c.get<string>('JupyterHub', 'db_url');
+    this.db = await openDatabase(dbUrl, {
+      cwd: this.cwd,
+      upgrade: c.get<boolean>('JupyterHub', 'upgrade_db'),
+      reset: c.get<boolean>('JupyterHub', 'reset_db'),
+      kwargs: c.get<Record<string, unknown>>('JupyterHub', 'db_kwargs'),
+      debugSql: c.get<boolean>('JupyterHub', 'debug_db'),
+    });
+    log.info(`Using database ${this.db.displayUrl}`);
     for (const m of modules) {
       if (m.init) {
         log.debug(`Initializing ${m.name}`);
@@ -291,11 +298,12 @@ export class Hub {
       );
     });
     log.info(`Hub API listening on ${this.hubConnectOrigin}${this.hubPrefix}`);
-    await this.proxy.start();
+    await (this.proxyStarting ?? this.proxy.start());
     await this.addHubRoute();
     for (const m of modules) if (m.start) await m.start(this);
     const pidFile = this.config.get<string>('JupyterHub', 'pid_file');
     if (pidFile) fs.writeFileSync(path.resolve(this.cwd, pidFile), String(process.pid));
+    this.running = true;
     log.info(`JupyterHub is now running at ${this.publicUrl || `${this.publicProto}://${this.publicIp || ':'}${this.publicIp ? ':' : ''}${this.publicPort}${this.baseUrl}`}`);
   }
 
@@ -314,11 +322,15 @@ export class Hub {
           }
         }
         if (this.proxy) {
-          if (this.config.get<boolean>('JupyterHub', 'cleanup_proxy')) await this.proxy.stop().catch((e) => log.error(`Error stopping the proxy: ${e.message}`));
+          // a start-up that failed leaves no proxy behind (it was started alongside the hub's init)
+          await this.proxyStarting?.catch(() => {});
+          if (this.config.get<boolean>('JupyterHub', 'cleanup_proxy') || !this.running) await this.proxy.stop().catch((e) => log.error(`Error stopping the proxy: ${e.message}`));
           else (this.proxy as ConfigurableHTTPProxy).detach?.();
         }
         if (this.server) await this.server.close().catch(() => {});
         if (this.db) await this.db.close().catch(() => {});
+        // The Python bridge of jupyterhub_config.py callables, if any.
+        this.config.close();
         const pidFile = this.config.get<string>('JupyterHub', 'pid_file');
         if (pidFile) fs.rmSync(path.resolve(this.cwd, pidFile), { force: true });
         log.info('...done');

@@ -200,7 +200,14 @@ export async function renderTemplate(hub: Hub, req: FastifyRequest, reply: Fasti
   const raw = user ? await userRawScopes(hub, user) : [];
   const parsed = parseRaw(raw);
   const nonce = crypto.randomBytes(16).toString('base64');
+  // Services with a URL and display=True that this user may access (nav bar and home page).
+  const services: unknown[] = [];
+  const registry = (hub as unknown as { services?: { displayed(): { name: string }[] } }).services;
+  if (user && registry?.displayed && hub.rbac) {
+    for (const s of registry.displayed()) if (await hub.rbac.can(new Set(raw), 'access:services', { service: s.name })) services.push(s);
+  }
   const html = templateEnv(hub).render(name, {
+    services,
     // JupyterHub: base_url is the hub's prefix, prefix the public base URL.
     base_url: hub.hubPrefix,
     prefix: hub.baseUrl,
