@@ -1,6 +1,15 @@
 // Benchmark: direct vs configurable-http-proxy 5.3.0 vs jhub-proxy, alternating rounds.
 //
 //   node dist/bench/proxy.js [--rounds 3] [--duration 5] [--routes 10000]
+//        [--parties direct,chp,jhub[,tcp][,slow]] [--tests rps1,rps50,lat,ws] [--api 0]
+//        [--node-flags "--max-semi-space-size=1"]
+//
+// Parties: direct (no proxy), chp (configurable-http-proxy 5.3.0), jhub (jhub-proxy),
+// tcp (a bare TCP forwarder in node: the ceiling for any node proxy on this machine),
+// slow (jhub-proxy with the raw-socket fast path disabled, JHUB_PROXY_FAST=0),
+// noflags (jhub-proxy started as `node bin/jhub-proxy`, i.e. without its shebang's node flags).
+// jhub is started as the executable bin/jhub-proxy (its shebang's node flags apply), or with
+// `node <--node-flags> bin/jhub-proxy` when --node-flags is given.
 //
 // Every party is its own process: the backend (HTTP 1 KiB + websocket echo), each proxy,
 // and the load generator (this same file with --role load|lat|ws|api).
@@ -114,6 +123,21 @@ async function roleWs(): Promise<void> {
   process.stdout.write(JSON.stringify({ mps: ((c1 - c0) * 1000) / (t1 - t0) }) + '\n');
 }
 
+/** bare TCP forwarder (no HTTP parsing at all): an upper bound for a node proxy */
+async function roleTcp(): Promise<void> {
+  const target = Number(arg('target-port', '0'));
+  const server = net.createServer({ noDelay: true }, (c) => {
+    const u = net.connect({ host: '127.0.0.1', port: target, noDelay: true });
+    c.pipe(u);
+    u.pipe(c);
+    c.on('error', () => u.destroy());
+    u.on('error', () => c.destroy());
+  });
+  server.listen(0, '127.0.0.1', () => {
+    process.stdout.write(JSON.stringify({ port: (server.address() as net.AddressInfo).port }) + '\n');
+  });
+}
+
 async function roleApi(): Promise<void> {
   const api = arg('api', '');
   const token = arg('token', '');
@@ -220,22 +244,23 @@ interface ProxyProc {
   apiPort: number;
 }
 
-async function startProxyProc(name: string, bin: string, target: string): Promise<ProxyProc> {
+async function startProxyProc(name: string, bin: string, target: string, nodeFlags: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ProxyProc> {
   const port = await freePort();
   const apiPort = await freePort();
+  const argv = ['--ip', '127.0.0.1', '--port', String(port), '--api-ip', '127.0.0.1', '--api-port', String(apiPort), '--default-target', target, '--log-level', 'error'];
   const child = start(
-    bin,
-    ['--ip', '127.0.0.1', '--port', String(port), '--api-ip', '127.0.0.1', '--api-port', String(apiPort), '--default-target', target, '--log-level', 'error'],
-    { ...process.env, CONFIGPROXY_AUTH_TOKEN: 'bench' },
+    nodeFlags.length ? process.execPath : bin,
+    nodeFlags.length ? [...nodeFlags, bin, ...argv] : argv,
+    { ...process.env, CONFIGPROXY_AUTH_TOKEN: 'bench', ...env },
   );
   await waitHttp(`http://127.0.0.1:${apiPort}/api/routes`);
   await waitHttp(`http://127.0.0.1:${port}/_chp_healthz`);
   return { name, child, port, apiPort };
 }
 
-function rssMB(pid: number): number {
+function rssMB(pid: number, field = 'VmRSS'): number {
   const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const m = /VmRSS:\s+(\d+) kB/.exec(s);
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(s);
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
@@ -256,13 +281,40 @@ async function orchestrate(): Promise<void> {
   for (let i = 0; i < 200 && !be.out.includes('\n'); i++) await sleep(25);
   const bport = (JSON.parse(be.out.split('\n')[0]) as { port: number }).port;
   const target = `http://127.0.0.1:${bport}`;
-  const chp = await startProxyProc('CHP 5.3.0', path.join(ROOT, 'node_modules/configurable-http-proxy/bin/configurable-http-proxy'), target);
-  const jp = await startProxyProc('jhub-proxy', path.join(ROOT, 'bin/jhub-proxy'), target);
-  const parties = [
-    { name: 'direct', port: bport },
-    { name: chp.name, port: chp.port },
-    { name: jp.name, port: jp.port },
-  ];
+  const want = new Set(arg('parties', 'direct,chp,jhub').split(','));
+  const tests = new Set(arg('tests', 'rps1,rps50,lat,ws').split(','));
+  const nodeFlags = arg('node-flags', '').split(' ').filter(Boolean);
+  const jbin = path.join(ROOT, 'bin/jhub-proxy');
+  const parties: Array<{ name: string; port: number }> = [];
+  const procs: ProxyProc[] = [];
+  if (want.has('direct')) parties.push({ name: 'direct', port: bport });
+  if (want.has('tcp')) {
+    const tcp = start(process.execPath, [SELF, '--role', 'tcp', '--target-port', String(bport)]);
+    for (let i = 0; i < 200 && !tcp.out.includes('\n'); i++) await sleep(25);
+    parties.push({ name: 'bare TCP fwd', port: (JSON.parse(tcp.out.split('\n')[0]) as { port: number }).port });
+  }
+  let chp: ProxyProc | undefined;
+  let jp: ProxyProc | undefined;
+  if (want.has('chp')) {
+    chp = await startProxyProc('CHP 5.3.0', path.join(ROOT, 'node_modules/configurable-http-proxy/bin/configurable-http-proxy'), target);
+    procs.push(chp);
+    parties.push(chp);
+  }
+  if (want.has('jhub')) {
+    jp = await startProxyProc('jhub-proxy', jbin, target, nodeFlags);
+    procs.push(jp);
+    parties.push(jp);
+  }
+  if (want.has('noflags')) {
+    const np = await startProxyProc('jhub-proxy (no node flags)', jbin, target, ['--no-warnings']);
+    procs.push(np);
+    parties.push(np);
+  }
+  if (want.has('slow')) {
+    const sp = await startProxyProc('jhub-proxy (node:http path)', jbin, target, nodeFlags, { JHUB_PROXY_FAST: '0' });
+    procs.push(sp);
+    parties.push(sp);
+  }
   type Row = { rps1: number[]; p50_1: number[]; p99_1: number[]; rps50: number[]; p50_50: number[]; p99_50: number[]; latp50: number[]; latp99: number[]; ws: number[] };
   const res = new Map<string, Row>(parties.map((p) => [p.name, { rps1: [], p50_1: [], p99_1: [], rps50: [], p50_50: [], p99_50: [], latp50: [], latp99: [], ws: [] }]));
   for (let r = 0; r < rounds; r++) {
@@ -271,35 +323,43 @@ async function orchestrate(): Promise<void> {
       const row = res.get(p.name)!;
       const url = `http://127.0.0.1:${p.port}/bench`;
       process.stderr.write(`round ${r + 1}/${rounds}: ${p.name}\n`);
-      const a1 = await runRole('load', ['--url', url, '--connections', '1', '--duration', duration]);
-      row.rps1.push(a1.rps);
-      row.p50_1.push(a1.p50);
-      row.p99_1.push(a1.p99);
-      const a50 = await runRole('load', ['--url', url, '--connections', '50', '--duration', duration]);
-      row.rps50.push(a50.rps);
-      row.p50_50.push(a50.p50);
-      row.p99_50.push(a50.p99);
-      const l = await runRole('lat', ['--url', url, '--n', '5000']);
-      row.latp50.push(l.p50us);
-      row.latp99.push(l.p99us);
-      const w = await runRole('ws', ['--url', `ws://127.0.0.1:${p.port}/ws`, '--duration', duration]);
-      row.ws.push(w.mps);
+      if (tests.has('rps1')) {
+        const a1 = await runRole('load', ['--url', url, '--connections', '1', '--duration', duration]);
+        row.rps1.push(a1.rps);
+        row.p50_1.push(a1.p50);
+        row.p99_1.push(a1.p99);
+      }
+      if (tests.has('rps50')) {
+        const a50 = await runRole('load', ['--url', url, '--connections', '50', '--duration', duration]);
+        row.rps50.push(a50.rps);
+        row.p50_50.push(a50.p50);
+        row.p99_50.push(a50.p99);
+      }
+      if (tests.has('lat')) {
+        const l = await runRole('lat', ['--url', url, '--n', '5000']);
+        row.latp50.push(l.p50us);
+        row.latp99.push(l.p99us);
+      }
+      if (tests.has('ws')) {
+        const w = await runRole('ws', ['--url', `ws://127.0.0.1:${p.port}/ws`, '--duration', duration]);
+        row.ws.push(w.mps);
+      }
     }
   }
   const api = new Map<string, Record<string, number>>();
-  for (const p of [chp, jp]) {
+  for (const p of arg('api', '1') === '0' ? [] : procs) {
     process.stderr.write(`API: ${p.name}\n`);
     const a = await runRole('api', ['--api', `http://127.0.0.1:${p.apiPort}`, '--token', 'bench', '--routes', nroutes, '--target', target]);
     a.rss = rssMB(p.child.proc.pid as number);
+    a.anon = rssMB(p.child.proc.pid as number, 'RssAnon');
     api.set(p.name, a);
   }
-  await stopProc(chp.child);
-  await stopProc(jp.child);
+  for (const p of procs) await stopProc(p.child);
+  for (const c of children) if (c !== be && c.proc.exitCode === null) c.proc.kill('SIGTERM');
   await stopProc(be);
 
   const f = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-');
-  const direct = res.get('direct')!;
-  const c = res.get(chp.name)!;
+  const direct = res.get('direct') ?? res.values().next().value!;
   console.log(`\nHTTP GET 1 KiB, ${rounds} alternating rounds x ${duration}s, medians (autocannon; latency loop = 5000 sequential keep-alive GETs)`);
   console.log('| | req/s c=1 | p50/p99 ms c=1 | req/s c=50 | p50/p99 ms c=50 | loop p50/p99 µs | added p50 µs | ws msg/s |');
   console.log('|---|---|---|---|---|---|---|---|');
@@ -309,24 +369,27 @@ async function orchestrate(): Promise<void> {
       `| ${p.name} | ${f(median(row.rps1))} | ${f(median(row.p50_1), 2)}/${f(median(row.p99_1), 2)} | ${f(median(row.rps50))} | ${f(median(row.p50_50), 2)}/${f(median(row.p99_50), 2)} | ${f(median(row.latp50))}/${f(median(row.latp99))} | ${p.name === 'direct' ? '-' : f(median(row.latp50) - median(direct.latp50))} | ${f(median(row.ws))} |`,
     );
   }
-  const j = res.get(jp.name)!;
-  console.log('\nRatios (jhub-proxy vs CHP / vs direct):');
-  console.log(`  req/s c=1:  ${(median(j.rps1) / median(c.rps1)).toFixed(2)}x CHP, ${(median(j.rps1) / median(direct.rps1)).toFixed(2)}x direct`);
-  console.log(`  req/s c=50: ${(median(j.rps50) / median(c.rps50)).toFixed(2)}x CHP, ${(median(j.rps50) / median(direct.rps50)).toFixed(2)}x direct`);
-  console.log(`  ws msg/s:   ${(median(j.ws) / median(c.ws)).toFixed(2)}x CHP, ${(median(j.ws) / median(direct.ws)).toFixed(2)}x direct`);
-  console.log(`\nRoute API (${nroutes} routes, 10 concurrent POSTs; GET /api/routes x20 at ${nroutes} routes):`);
-  console.log('| | route adds/s | GET all p50 ms | GET all max ms | body KiB | RSS MB |');
-  console.log('|---|---|---|---|---|---|');
-  for (const [name, a] of api) {
-    console.log(`| ${name} | ${f(a.addsPerSec)} | ${f(a.getP50ms, 1)} | ${f(a.getMaxMs, 1)} | ${f(a.size / 1024)} | ${f(a.rss, 1)} |`);
+  if (chp && jp) {
+    const c = res.get(chp.name)!;
+    const j = res.get(jp.name)!;
+    console.log('\nRatios (jhub-proxy vs CHP / vs direct):');
+    console.log(`  req/s c=1:  ${(median(j.rps1) / median(c.rps1)).toFixed(2)}x CHP, ${(median(j.rps1) / median(direct.rps1)).toFixed(2)}x direct`);
+    console.log(`  req/s c=50: ${(median(j.rps50) / median(c.rps50)).toFixed(2)}x CHP, ${(median(j.rps50) / median(direct.rps50)).toFixed(2)}x direct`);
+    console.log(`  ws msg/s:   ${(median(j.ws) / median(c.ws)).toFixed(2)}x CHP, ${(median(j.ws) / median(direct.ws)).toFixed(2)}x direct`);
   }
-  const ja = api.get(jp.name)!;
-  const ca = api.get(chp.name)!;
-  console.log(`  adds/s ${(ja.addsPerSec / ca.addsPerSec).toFixed(2)}x CHP; GET all ${(ca.getP50ms / ja.getP50ms).toFixed(2)}x faster; RSS ${(ja.rss / ca.rss).toFixed(2)}x CHP`);
+  console.log(`\nRoute API (${nroutes} routes, 10 concurrent POSTs; GET /api/routes x20 at ${nroutes} routes):`);
+  console.log('| | route adds/s | GET all p50 ms | GET all max ms | body KiB | RSS MB | of which anon MB |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const [name, a] of api) {
+    console.log(`| ${name} | ${f(a.addsPerSec)} | ${f(a.getP50ms, 1)} | ${f(a.getMaxMs, 1)} | ${f(a.size / 1024)} | ${f(a.rss, 1)} | ${f(a.anon, 1)} |`);
+  }
+  const ja = jp && api.get(jp.name);
+  const ca = chp && api.get(chp.name);
+  if (ja && ca) console.log(`  adds/s ${(ja.addsPerSec / ca.addsPerSec).toFixed(2)}x CHP; GET all ${(ca.getP50ms / ja.getP50ms).toFixed(2)}x faster; RSS ${(ja.rss / ca.rss).toFixed(2)}x CHP`);
 }
 
 const role = arg('role', '');
-const roles: Record<string, () => Promise<void>> = { backend: roleBackend, load: roleLoad, lat: roleLat, ws: roleWs, api: roleApi };
+const roles: Record<string, () => Promise<void>> = { backend: roleBackend, load: roleLoad, lat: roleLat, ws: roleWs, api: roleApi, tcp: roleTcp };
 const main = roles[role] ?? orchestrate;
 main().catch(async (e) => {
   console.error(e);

@@ -1,9 +1,14 @@
 // Route table: CHP-compatible route keys and data, longest whole-segment prefix lookup.
 //
-// Lookup works on a Map keyed by the segment-normalised path ("/" + segments joined by "/",
-// exactly CHP's trie node prefix). A request path is matched by trying its prefixes from
-// the deepest possible (bounded by the deepest route) to the root, i.e. at most
-// `maxDepth + 1` Map lookups and no per-request arrays.
+// Lookup works on the segment-normalised path ("/" + segments joined by "/", exactly CHP's
+// trie node prefix). A request path is matched by trying its prefixes from the deepest
+// possible (bounded by the deepest route) to the root, i.e. at most `maxDepth + 1` Map
+// lookups and no per-request arrays.
+//
+// Memory: one Map (path -> entry) serves both the API and the lookup, because a route's
+// path is almost always its own trie key; only routes whose path differs from their key
+// ("//a", "/a//b") - and keys whose holder is not the same-path route - are in `odd`.
+// The key holder is the last-added route with that key (as CHP's trie node data).
 
 export type RouteData = Record<string, unknown> & { target: string };
 
@@ -12,16 +17,36 @@ export interface RouteEntry {
   readonly path: string;
   /** trie key / matched prefix */
   readonly key: string;
-  readonly depth: number;
-  /** route data as posted (+ host, + last_activity materialised on serialisation) */
+  /** route data as posted (+ host); last_activity is added on serialisation (a posted
+   *  last_activity key is kept in place, with an empty value, to keep CHP's key order) */
   readonly data: RouteData;
   /** last activity, ms since epoch */
   ts: number;
-  /** ts value that `data.last_activity` / `json` currently reflect */
-  jsonTs: number;
-  json: string;
   /** parsed target, cached (undefined = not parsed yet) */
   parsed: unknown;
+}
+
+// last activity is stored relative to TS_BASE so that it stays a small integer (a Smi,
+// for ~24 days either side of startup) instead of a boxed double per route
+const TS_BASE = Date.now();
+
+class Entry implements RouteEntry {
+  private t: number;
+  parsed: unknown = undefined;
+  constructor(
+    readonly path: string,
+    readonly key: string,
+    readonly data: RouteData,
+    ts: number,
+  ) {
+    this.t = ts - TS_BASE;
+  }
+  get ts(): number {
+    return this.t + TS_BASE;
+  }
+  set ts(v: number) {
+    this.t = v - TS_BASE;
+  }
 }
 
 /** CHP `trimPrefix`: ensure leading "/", drop one trailing "/" (except for "/"). */
@@ -55,8 +80,8 @@ export interface Match {
 export class RouteTable {
   /** API view: cleaned path -> entry, in insertion order (like CHP's routes object) */
   readonly routes = new Map<string, RouteEntry>();
-  /** lookup view: trie key -> entry */
-  private readonly byKey = new Map<string, RouteEntry>();
+  /** key -> holder (null = none) where the holder is not simply routes.get(key) */
+  private readonly odd = new Map<string, RouteEntry | null>();
   private depthCounts: number[] = [];
   private maxDepth = 0;
   private root: RouteEntry | undefined;
@@ -77,19 +102,11 @@ export class RouteTable {
   add(path: string, data: RouteData, ts = Date.now()): RouteEntry {
     path = cleanPath(path);
     if (this.hostRouting && path !== '/') data.host = path.split('/')[1];
-    const key = trieKey(path);
-    const entry: RouteEntry = {
-      path,
-      key,
-      depth: depthOf(key),
-      data,
-      ts,
-      jsonTs: -1,
-      json: '',
-      parsed: undefined,
-    };
-    // materialise now so the key order matches CHP (last_activity appended last unless posted)
-    data.last_activity = new Date(ts).toISOString();
+    let key = trieKey(path);
+    if (key === path) key = path; // share the string
+    // CHP appends last_activity last unless it was posted: only posted ones stay in `data`
+    if (Object.prototype.hasOwnProperty.call(data, 'last_activity')) data.last_activity = '';
+    const entry: RouteEntry = new Entry(path, key, data, ts);
     const old = this.routes.get(path);
     if (old) this.unindex(old);
     this.routes.set(path, entry);
@@ -102,26 +119,48 @@ export class RouteTable {
     path = cleanPath(path);
     const entry = this.routes.get(path);
     if (!entry) return undefined;
-    this.routes.delete(path);
     this.unindex(entry);
+    this.routes.delete(path);
+    if (this.odd.get(entry.key) === null && !this.routes.has(entry.key)) this.odd.delete(entry.key);
     this.onChange?.('remove', entry);
     return entry;
   }
 
-  private index(entry: RouteEntry): void {
-    const prev = this.byKey.get(entry.key);
-    if (prev) this.dec(prev.depth);
-    this.byKey.set(entry.key, entry);
-    if (entry.key === '/') this.root = entry;
-    this.depthCounts[entry.depth] = (this.depthCounts[entry.depth] ?? 0) + 1;
-    if (entry.depth > this.maxDepth) this.maxDepth = entry.depth;
+  /** the route currently holding trie key `key` */
+  private holder(key: string): RouteEntry | undefined {
+    const o = this.odd.get(key);
+    if (o !== undefined) return o ?? undefined;
+    const e = this.routes.get(key);
+    return e !== undefined && e.key === key ? e : undefined;
   }
 
+  /** called with `entry` already in `routes` */
+  private index(entry: RouteEntry): void {
+    const key = entry.key;
+    const o = this.odd.get(key);
+    const prev = o !== undefined ? o : this.routes.get(key) !== entry ? this.routes.get(key) : undefined;
+    if (prev && prev.key === key) this.dec(depthOf(key));
+    if (entry.path === key) this.odd.delete(key);
+    else this.odd.set(key, entry);
+    if (key === '/') this.root = entry;
+    const depth = depthOf(key);
+    this.depthCounts[depth] = (this.depthCounts[depth] ?? 0) + 1;
+    if (depth > this.maxDepth) this.maxDepth = depth;
+  }
+
+  /** called with `entry` still in `routes` */
   private unindex(entry: RouteEntry): void {
-    if (this.byKey.get(entry.key) !== entry) return;
-    this.byKey.delete(entry.key);
-    if (entry.key === '/') this.root = undefined;
-    this.dec(entry.depth);
+    const key = entry.key;
+    if (this.holder(key) !== entry) {
+      // not the holder; if it shadowed nothing, nothing to do
+      return;
+    }
+    // no holder afterwards (as CHP: the node's data is gone)
+    const same = this.routes.get(key);
+    if (same !== undefined && same !== entry && same.key === key) this.odd.set(key, null);
+    else this.odd.delete(key);
+    if (key === '/') this.root = undefined;
+    this.dec(depthOf(key));
   }
 
   private dec(depth: number): void {
@@ -148,34 +187,65 @@ export class RouteTable {
       e = s;
     }
     const hasSlash = i > 0; // path[i-1] === '/' so slice(i-1, e) is "/"+segments
-    const byKey = this.byKey;
+    const routes = this.routes;
+    const odd = this.odd;
+    const hasOdd = odd.size > 0;
     while (e > i) {
       const cand = hasSlash ? path.slice(i - 1, e) : '/' + path.slice(i, e);
-      const hit = byKey.get(cand);
-      if (hit !== undefined) return hit;
+      if (hasOdd) {
+        const o = odd.get(cand);
+        if (o !== undefined) {
+          if (o !== null) return o;
+        } else {
+          const hit = routes.get(cand);
+          if (hit !== undefined && hit.key === cand) return hit;
+        }
+      } else {
+        const hit = routes.get(cand);
+        if (hit !== undefined && hit.key === cand) return hit;
+      }
       e = path.lastIndexOf('/', e - 1);
       if (e < i) break;
     }
     return this.root;
   }
 
-  /** JSON text of one route's data (cached until its activity changes). */
+  /** JSON text of one route's data (with last_activity as ISO text, in CHP's key order). */
   entryJson(entry: RouteEntry): string {
-    if (entry.jsonTs !== entry.ts) {
-      entry.data.last_activity = new Date(entry.ts).toISOString();
-      entry.json = JSON.stringify(entry.data);
-      entry.jsonTs = entry.ts;
+    const iso = new Date(entry.ts).toISOString();
+    if (Object.prototype.hasOwnProperty.call(entry.data, 'last_activity')) {
+      entry.data.last_activity = iso;
+      const s = JSON.stringify(entry.data);
+      entry.data.last_activity = '';
+      return s;
     }
-    return entry.json;
+    const s = JSON.stringify(entry.data);
+    return (s.length > 2 ? s.slice(0, -1) + ',"last_activity":"' : '{"last_activity":"') + iso + '"}';
+  }
+
+  /**
+   * JSON text of all routes (optionally only those inactive since `before` ms), in pieces of
+   * about `chunk` characters (no big flat strings: keeps the heap and RSS small).
+   */
+  *jsonChunks(before?: number, chunk = 16384): Generator<string> {
+    let buf = '{';
+    let first = true;
+    for (const [path, entry] of this.routes) {
+      if (before !== undefined && !(entry.ts < before)) continue;
+      buf += (first ? '' : ',') + JSON.stringify(path) + ':' + this.entryJson(entry);
+      first = false;
+      if (buf.length >= chunk) {
+        yield buf;
+        buf = '';
+      }
+    }
+    yield buf + '}';
   }
 
   /** JSON text of all routes (optionally only those inactive since `before` ms). */
   toJson(before?: number): string {
-    const parts: string[] = [];
-    for (const [path, entry] of this.routes) {
-      if (before !== undefined && !(entry.ts < before)) continue;
-      parts.push(JSON.stringify(path) + ':' + this.entryJson(entry));
-    }
-    return '{' + parts.join(',') + '}';
+    let s = '';
+    for (const c of this.jsonChunks(before)) s += c;
+    return s;
   }
 }

@@ -6,16 +6,17 @@
 // array, last_activity kept as a number per route and only turned into ISO text on GET.
 import fs from 'node:fs';
 import http from 'node:http';
-import https from 'node:https';
-import type net from 'node:net';
+import type https from 'node:https';
+import { createRequire } from 'node:module';
+import net from 'node:net';
 import path from 'node:path';
-import { timingSafeEqual } from 'node:crypto';
 import { createLogger, type Logger, type LogLevel } from './log.js';
 import { RouteTable, cleanPath, type RouteData, type RouteEntry } from './routes.js';
 import { FileRouteStore } from './store.js';
 import { createMetrics, type ProxyMetrics } from './metrics.js';
 import { isSimpleUrl, routingPath, getPath, urlJoin, hostHeaderPort } from './urls.js';
 import { builtinErrorPage } from './errorpages.js';
+import { createFastPath, type ErrorSink, type FastPath, type FastRoute } from './fast.js';
 
 export { RouteTable } from './routes.js';
 export type { Logger, LogLevel } from './log.js';
@@ -76,11 +77,16 @@ export interface ProxyOptions {
   enableMetrics?: boolean;
   log?: Logger;
   logLevel?: LogLevel;
+  /** raw-socket fast path for plain HTTP/1.1 (default: on unless JHUB_PROXY_FAST=0; not used with ssl) */
+  fastPath?: boolean;
 }
 
 export interface RunningProxy {
   readonly routes: RouteTable;
+  /** node:http(s) server for the public side (with the fast path: the fallback for handed-off connections) */
   readonly proxyServer: http.Server;
+  /** the listening public server (a net.Server when the fast path is on, else proxyServer) */
+  readonly listener: net.Server;
   readonly apiServer: http.Server;
   readonly metricsServer?: http.Server;
   readonly redirectServer?: http.Server;
@@ -106,6 +112,8 @@ interface Target {
   https: boolean;
   /** target path + search to prepend ("" = nothing to prepend) */
   base: string;
+  /** upstream connection pool key */
+  key: string;
 }
 
 const STATUS = http.STATUS_CODES;
@@ -141,10 +149,21 @@ function errMessage(e: unknown): string {
   }
 }
 
+// node:https (and so tls/crypto, ~2 MB RSS) is loaded only when something needs it
+const requireCjs = createRequire(import.meta.url);
+let httpsMod: typeof https | undefined;
+function getHttps(): typeof https {
+  return (httpsMod ??= requireCjs('node:https') as typeof https);
+}
+
+/** constant-time string comparison (for the API token) */
 function safeEqual(a: string, b: string): boolean {
   const ba = Buffer.from(a);
   const bb = Buffer.from(b);
-  return ba.length === bb.length && timingSafeEqual(ba, bb);
+  if (ba.length !== bb.length) return false;
+  let d = 0;
+  for (let i = 0; i < ba.length; i++) d |= ba[i] ^ bb[i];
+  return d === 0;
 }
 
 function listen(server: net.Server, port: number | undefined, host: string | undefined, socketPath?: string): Promise<void> {
@@ -211,7 +230,9 @@ export async function startProxy(opts: ProxyOptions = {}): Promise<RunningProxy>
 
   // ---- upstream agents and targets ----------------------------------------------------
   const httpAgent = new http.Agent({ keepAlive: true, scheduling: 'lifo', noDelay: true } as http.AgentOptions);
-  const httpsAgent = new https.Agent({ keepAlive: true, scheduling: 'lifo', noDelay: true } as https.AgentOptions);
+  let httpsAgentInst: https.Agent | undefined;
+  const httpsAgent = (): https.Agent =>
+    (httpsAgentInst ??= new (getHttps().Agent)({ keepAlive: true, scheduling: 'lifo', noDelay: true } as https.AgentOptions));
   const clientSsl = opts.clientSsl;
   const rejectUnauthorized = !opts.insecure;
 
@@ -232,21 +253,25 @@ export async function startProxy(opts: ProxyOptions = {}): Promise<RunningProxy>
         socketPath: decodeURIComponent(u.host),
         https: false,
         base: baseNorm,
+        key: '',
       };
+      t.key = 'unix:' + t.socketPath;
     } else if (proto.startsWith('http')) {
       const isHttps = proto.startsWith('https');
       let hostname = u.hostname;
       if (hostname.startsWith('[') && hostname.endsWith(']')) hostname = hostname.slice(1, -1);
       t = {
         href: u.href,
-        mod: isHttps ? https : http,
-        agent: isHttps ? httpsAgent : httpAgent,
+        mod: isHttps ? getHttps() : http,
+        agent: isHttps ? httpsAgent() : httpAgent,
         hostname,
         port: u.port ? Number(u.port) : isHttps ? 443 : 80,
         host: u.host,
         https: isHttps,
         base: baseNorm,
+        key: '',
       };
+      t.key = hostname + ':' + t.port;
     } else {
       throw new Error(`Unexpected protocol ${proto}`);
     }
@@ -323,13 +348,14 @@ export async function startProxy(opts: ProxyOptions = {}): Promise<RunningProxy>
   }
 
   // ---- error rendering ------------------------------------------------------------------
-  function plainError(code: number, res: http.ServerResponse): void {
+  type ReqInfo = { method?: string; url?: string };
+  function plainError(code: number, res: ErrorSink): void {
     if (res.writableEnded || res.destroyed) return;
     if (!res.headersSent) res.writeHead(code);
     res.end(STATUS[code]);
   }
 
-  function renderError(code: number, req: http.IncomingMessage, res: http.ServerResponse): void {
+  function renderError(code: number, req: ReqInfo, res: ErrorSink): void {
     if (res.headersSent) {
       res.destroy();
       return;
@@ -360,7 +386,10 @@ export async function startProxy(opts: ProxyOptions = {}): Promise<RunningProxy>
         if (ce) res.setHeader('content-encoding', ce);
         res.writeHead(code);
         up.on('error', () => res.destroy());
-        up.pipe(res);
+        up.on('data', (c: Buffer) => {
+          if (!res.destroyed) res.write(c);
+        });
+        up.on('end', () => res.end());
       });
       ereq.on('error', (e) => {
         log.error('Failed to get custom error page: %s', errMessage(e));
@@ -395,7 +424,7 @@ export async function startProxy(opts: ProxyOptions = {}): Promise<RunningProxy>
     res.end(builtinErrorPage(code, STATUS[code] ?? 'Error'));
   }
 
-  function proxyError(code: number, req: http.IncomingMessage, res: http.ServerResponse, e?: unknown): void {
+  function proxyError(code: number, req: ReqInfo, res: ErrorSink, e?: unknown): void {
     metrics?.requestsProxy.inc(code);
     log.error('%s %s %s %s', code, req.method, logUrl(req.url), e ? errMessage(e) : '');
     renderError(code, req, res);
@@ -550,20 +579,43 @@ export async function startProxy(opts: ProxyOptions = {}): Promise<RunningProxy>
     }
   }
 
+  function rewriteLocationValue(loc: string, t: { host: string }, reqHost: string | undefined): string {
+    try {
+      const u = new URL(loc.startsWith('//') ? `http://base.invalid${loc}` : loc, 'http://base.invalid');
+      if (u.host !== t.host) return loc;
+      if (opts.autoRewrite) u.host = reqHost ?? '';
+      if (opts.protocolRewrite) u.protocol = opts.protocolRewrite;
+      return u.toString();
+    } catch {
+      return loc; // leave it alone
+    }
+  }
+
   function rewriteLocationHeader(out: string[], t: Target, req: http.IncomingMessage): void {
     for (let k = 0; k < out.length; k += 2) {
       if (out[k].toLowerCase() !== 'location') continue;
-      try {
-        const loc = out[k + 1];
-        const u = new URL(loc.startsWith('//') ? `http://base.invalid${loc}` : loc, 'http://base.invalid');
-        if (u.host !== t.host) return;
-        if (opts.autoRewrite) u.host = req.headers.host ?? '';
-        if (opts.protocolRewrite) u.protocol = opts.protocolRewrite;
-        out[k + 1] = u.toString();
-      } catch {
-        // leave it alone
-      }
+      out[k + 1] = rewriteLocationValue(out[k + 1], t, req.headers.host);
       return;
+    }
+  }
+
+  // ---- raw-socket fast path (plain HTTP/1.1) ------------------------------------------------
+  function fastResolve(url: string, host: string | undefined): FastRoute | undefined {
+    if (url === '/_chp_healthz') return undefined;
+    try {
+      const simple = isSimpleUrl(url);
+      const end = metrics?.findTargetForReq.startTimer();
+      let p = routingPath(url, simple);
+      if (hostRouting) p = '/' + (host === undefined ? 'undefined' : host.split(':')[0]) + p;
+      const entry = table.lookup(p);
+      end?.();
+      if (entry === undefined) return undefined;
+      const t = targetOf(entry);
+      if (t.https) return undefined;
+      metrics?.requestsWeb.inc();
+      return { entry, t, upath: upstreamPath(t, url, simple, entry.key) };
+    } catch {
+      return undefined; // the node:http path reports it (500)
     }
   }
 
@@ -761,7 +813,24 @@ export async function startProxy(opts: ProxyOptions = {}): Promise<RunningProxy>
         }
         before = ts;
       }
-      sendJson(res, table.toJson(before));
+      // streamed in pieces with backpressure (chunked, like CHP's res.write + res.end)
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      const it = table.jsonChunks(before);
+      const pump = (): void => {
+        for (;;) {
+          const n = it.next();
+          if (n.done) {
+            res.end();
+            return;
+          }
+          if (!res.write(n.value)) {
+            res.once('drain', pump);
+            return;
+          }
+        }
+      };
+      res.on('close', () => it.return(undefined));
+      pump();
       metrics?.apiRouteGet.inc();
       return;
     }
@@ -830,7 +899,7 @@ export async function startProxy(opts: ProxyOptions = {}): Promise<RunningProxy>
   const serverOpts: http.ServerOptions = { keepAlive: true, keepAliveTimeout };
   const webHandler = guard('proxy', handleWeb);
   const proxyServer: http.Server = opts.ssl
-    ? https.createServer({ ...opts.ssl, ...serverOpts } as https.ServerOptions, webHandler)
+    ? getHttps().createServer({ ...opts.ssl, ...serverOpts } as https.ServerOptions, webHandler)
     : http.createServer(serverOpts, webHandler);
   proxyServer.keepAliveTimeout = keepAliveTimeout;
   proxyServer.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
@@ -843,7 +912,7 @@ export async function startProxy(opts: ProxyOptions = {}): Promise<RunningProxy>
   });
   const apiHandler = guard('api', handleApi);
   const apiServer: http.Server = opts.apiSsl
-    ? https.createServer(opts.apiSsl as https.ServerOptions, apiHandler)
+    ? getHttps().createServer(opts.apiSsl as https.ServerOptions, apiHandler)
     : http.createServer(apiHandler);
 
   let metricsServer: http.Server | undefined;
@@ -887,33 +956,62 @@ export async function startProxy(opts: ProxyOptions = {}): Promise<RunningProxy>
     });
   }
 
-  const all = [proxyServer, apiServer, metricsServer, redirectServer].filter((s): s is http.Server => !!s);
+  const useFast = !opts.ssl && (opts.fastPath ?? process.env.JHUB_PROXY_FAST !== '0');
+  let fast: FastPath | undefined;
+  let listener: net.Server = proxyServer;
+  if (useFast) {
+    const fp = createFastPath({
+      resolve: fastResolve,
+      handOff: (socket, pending) => {
+        if (pending !== null && pending.length) socket.unshift(pending);
+        proxyServer.emit('connection', socket);
+        if (socket.isPaused()) socket.resume();
+      },
+      proxyError,
+      rewriteLocation: rewriteLocation ? rewriteLocationValue : undefined,
+      touch,
+      onProxied: metrics ? (status) => metrics.requestsProxy.inc(status) : undefined,
+      xfwd,
+      changeOrigin,
+      customHeaders,
+      timeout,
+      proxyTimeout,
+      keepAliveTimeout,
+      maxHeaderSize: http.maxHeaderSize,
+    });
+    fast = fp;
+    listener = net.createServer({ allowHalfOpen: true, noDelay: true }, fp.onConnection);
+    // the fallback server never listens: start its connection tracking (timeouts, closeAllConnections)
+    proxyServer.emit('listening');
+  }
+  const all = [listener, apiServer, metricsServer, redirectServer].filter((s): s is net.Server => !!s);
   try {
     let ip = opts.ip;
     if (ip === '*') {
       log.warn("Interpreting ip='*' as all-interfaces. Preferred usage is 0.0.0.0 for all IPv4 or '' for all-interfaces.");
       ip = '';
     }
-    await listen(proxyServer, port, ip, opts.socket);
+    await listen(listener, port, ip, opts.socket);
     const apiPort = opts.apiPort ?? (port !== undefined ? port + 1 : 8001);
     await listen(apiServer, apiPort, opts.apiIp ?? 'localhost', opts.apiSocket);
     if (metricsServer) await listen(metricsServer, opts.metricsPort, opts.metricsIp ?? '', opts.metricsSocket);
     if (redirectServer) await listen(redirectServer, opts.redirectPort, undefined);
   } catch (e) {
     for (const s of all) if (s.listening) s.close();
+    fast?.destroyAll();
     httpAgent.destroy();
-    httpsAgent.destroy();
+    httpsAgentInst?.destroy();
     await store?.close();
     throw e;
   }
-  const desc = (s: http.Server, scheme: string) => {
+  const desc = (s: net.Server, scheme: string) => {
     const a = s.address();
     if (typeof a === 'string') return `${scheme}+unix://${a}`;
     if (!a) return scheme + '://?';
     const host = a.address === '::' || a.address === '0.0.0.0' ? '*' : a.address.includes(':') ? `[${a.address}]` : a.address;
     return `${scheme}://${host}:${a.port}`;
   };
-  log.info('Proxying %s to %s', desc(proxyServer, opts.ssl ? 'https' : 'http'), opts.defaultTarget || '(no default)');
+  log.info('Proxying %s to %s', desc(listener, opts.ssl ? 'https' : 'http'), opts.defaultTarget || '(no default)');
   log.info('Proxy API at %s/api/routes', desc(apiServer, opts.apiSsl ? 'https' : 'http'));
   if (metricsServer) log.info('Serve metrics at %s/metrics', desc(metricsServer, 'http'));
   if (redirectServer) {
@@ -930,13 +1028,18 @@ export async function startProxy(opts: ProxyOptions = {}): Promise<RunningProxy>
           (s) =>
             new Promise<void>((resolve) => {
               s.close(() => resolve());
-              s.closeAllConnections();
+              if (s instanceof http.Server) s.closeAllConnections();
             }),
         ),
       );
+      if (fast) {
+        fast.destroyAll();
+        proxyServer.close(() => {});
+        proxyServer.closeAllConnections();
+      }
       for (const s of wsSockets) s.destroy();
       httpAgent.destroy();
-      httpsAgent.destroy();
+      httpsAgentInst?.destroy();
       await store?.close();
     })();
     return closing;
@@ -945,6 +1048,7 @@ export async function startProxy(opts: ProxyOptions = {}): Promise<RunningProxy>
   return {
     routes: table,
     proxyServer,
+    listener,
     apiServer,
     metricsServer,
     redirectServer,
