@@ -8,6 +8,8 @@ import type { RequestAuth } from '../rbac/index.js';
 import { hasScope } from '../rbac/scopes.js';
 import { escapePath } from '../rbac/entities.js';
 import type { ServerModel } from '../hub/servers.js';
+import { prepared } from '../db/prepared.js';
+import { sql } from 'kysely';
 
 /** ISO 8601 as JupyterHub prints it: microseconds when non-zero, `Z`. */
 export function isoformat(ts: string | null | undefined): string | null {
@@ -26,12 +28,59 @@ export interface UserBundle {
   spawners: SpawnerRow[];
 }
 
+const groupsOfUser = prepared((db, id: number) =>
+  db.selectFrom('user_group_map').innerJoin('groups', 'groups.id', 'user_group_map.group_id').select('groups.name as name').where('user_group_map.user_id', '=', id).orderBy('groups.id'),
+);
+const rolesOfUser = prepared((db, id: number) =>
+  db.selectFrom('user_role_map').innerJoin('roles', 'roles.id', 'user_role_map.role_id').select('roles.name as name').where('user_role_map.user_id', '=', id).orderBy('roles.id'),
+);
+const spawnersOfUser = prepared((db, id: number) => db.selectFrom('spawners').selectAll().where('user_id', '=', id).orderBy('id'));
+
+/**
+ * SQLite: a user row with its group and role names (JSON arrays, in id order: SQLite aggregates
+ * an ordered subquery in its order) and its number of servers, in one statement.
+ */
+const userWithNamesSqlite = prepared((db, name: string) =>
+  db
+    .selectFrom('users')
+    .selectAll('users')
+    .select([
+      sql<string>`(select json_group_array(name) from (select g.name from user_group_map m join groups g on g.id = m.group_id where m.user_id = users.id order by g.id))`.as('_groups'),
+      sql<string>`(select json_group_array(name) from (select r.name from user_role_map m join roles r on r.id = m.role_id where m.user_id = users.id order by r.id))`.as('_roles'),
+      sql<number>`(select count(*) from spawners s where s.user_id = users.id)`.as('_servers'),
+    ])
+    .where('users.name', '=', name),
+);
+
+/** One user by name with groups, roles and servers (as `loadUserBundles`), or undefined. */
+export async function loadUserBundleByName(hub: Hub, name: string): Promise<UserBundle | undefined> {
+  const db = hub.db.db;
+  if (hub.db.dialect !== 'sqlite') {
+    const row = await db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst();
+    return row ? (await loadUserBundles(hub, [row]))[0] : undefined;
+  }
+  const r = (await userWithNamesSqlite(db, name))[0];
+  if (!r) return undefined;
+  const { _groups, _roles, _servers, ...row } = r;
+  const spawners = _servers ? await spawnersOfUser(db, row.id) : [];
+  return { row, groups: JSON.parse(_groups) as string[], roles: JSON.parse(_roles) as string[], spawners };
+}
+
 /** Groups, roles and servers of many users in three queries. */
 export async function loadUserBundles(hub: Hub, rows: UserRow[]): Promise<UserBundle[]> {
   if (!rows.length) return [];
   const db = hub.db.db;
   const byId = new Map<number, UserBundle>(rows.map((r) => [r.id, { row: r, groups: [], roles: [], spawners: [] }]));
   const ids = rows.map((r) => r.id);
+  if (ids.length === 1) {
+    // one user (the common case of /users/:name, /user): statements compiled once
+    const b = byId.get(ids[0])!;
+    const [groups, roles, spawners] = await Promise.all([groupsOfUser(db, ids[0]), rolesOfUser(db, ids[0]), spawnersOfUser(db, ids[0])]);
+    for (const g of groups) b.groups.push(g.name);
+    for (const r of roles) b.roles.push(r.name);
+    b.spawners.push(...spawners);
+    return [b];
+  }
   for (let i = 0; i < ids.length; i += 500) {
     const chunk = ids.slice(i, i + 500);
     const [groups, roles, spawners] = await Promise.all([

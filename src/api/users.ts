@@ -7,9 +7,10 @@ import { createApiToken, findApiToken } from '../hub/tokens.js';
 import { getLogger } from '../util/log.js';
 import { ALL, ScopeNotFound, identifyScopes, intersectScopes, parseScopes, type Resource } from '../rbac/scopes.js';
 import { authenticatorOf, newUserValues, normalizeUsername, validateUsername } from '../rbac/entities.js';
-import { activeOf, decryptAuthState, isoformat, loadUserBundles, serviceModel, loadServices, tokenModel, userModel, readyOf } from './models.js';
+import { activeOf, decryptAuthState, isoformat, loadUserBundleByName, loadUserBundles, serviceModel, loadServices, tokenModel, userModel, readyOf } from './models.js';
 import { USER_MODEL_TYPES, arg, boolArg, checkModel, isDict, jsonBody, pagination, paginated, acceptsPagination, sendEmpty, sendJson, pyRepr } from './util.js';
 import { metrics } from '../metrics/index.js';
+import { prepared } from '../db/prepared.js';
 
 const log = getLogger('JupyterHub', 'api');
 
@@ -18,8 +19,10 @@ const params = (req: FastifyRequest) => req.params as P;
 const userRes = (req: FastifyRequest): Resource => ({ user: params(req).name });
 const serverRes = (req: FastifyRequest): Resource => ({ server: `${params(req).name}/${params(req).server ?? ''}` });
 
+const userByName = prepared((db, name: string) => db.selectFrom('users').selectAll().where('name', '=', name));
+
 export async function findUser(hub: Hub, name: string): Promise<UserRow | undefined> {
-  return hub.db.db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst();
+  return (await userByName(hub.db.db, name))[0];
 }
 
 async function userOr404(hub: Hub, name: string, msg?: string): Promise<UserRow> {
@@ -194,8 +197,9 @@ export function registerUserRoutes(app: FastifyInstance, hub: Hub, api: string):
   const readUserScopes = ['read:users', 'read:users:name', 'read:servers', 'read:users:groups', 'read:users:activity', 'read:roles:users'];
   app.get(`${api}/users/:name`, { preHandler: rbac.guard({ scopes: readUserScopes, resource: userRes }) }, async (req, reply) => {
     const auth = await rbac.identify(req);
-    const u = await userOr404(hub, params(req).name);
-    const [b] = await loadUserBundles(hub, [u]);
+    const b = await loadUserBundleByName(hub, params(req).name);
+    if (!b) throw new HttpError(404, 'Not Found');
+    const u = b.row;
     const m = userModel(hub, auth, b, { includeStopped: boolArg(req, 'include_stopped_servers') }) ?? {};
     if ('auth_state' in m) m.auth_state = decryptAuthState(hub, u);
     return sendJson(reply, 200, m);

@@ -9,10 +9,13 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type { DB } from './schema.js';
 import { StaticProvider, knownMigrations, type Dialect } from './migrations.js';
 import { getLogger } from '../util/log.js';
+import { DatabaseError } from './errors.js';
+import { WriteTracker, trackWrites } from './writes.js';
+
+export { DatabaseError } from './errors.js';
+export { writeGeneration } from './writes.js';
 
 const log = getLogger('JupyterHub', 'db');
-
-export class DatabaseError extends Error {}
 
 export interface Database {
   db: Kysely<DB>;
@@ -66,7 +69,36 @@ export function parseDbUrl(url: string, cwd = process.cwd()): ParsedDbUrl {
   throw new DatabaseError(`db_url '${maskUrl(url)}': unknown database type '${scheme}'; use sqlite:/// or postgresql://`);
 }
 
+/**
+ * The better-sqlite3 connection as Kysely's SQLite dialect sees it, with prepared statements
+ * kept by SQL text (Kysely prepares every query anew otherwise). A statement still being
+ * iterated is not handed out again.
+ */
+function cachingConnection(conn: import('better-sqlite3').Database) {
+  const cache = new Map<string, import('better-sqlite3').Statement>();
+  return {
+    close: () => conn.close(),
+    prepare(text: string) {
+      let st = cache.get(text);
+      if (st && !st.busy) return st;
+      st = conn.prepare(text);
+      if (text.length <= 4000) {
+        if (cache.size >= 300) cache.delete(cache.keys().next().value!);
+        cache.set(text, st);
+      }
+      return st;
+    },
+  };
+}
+
 async function makeKysely(parsed: ParsedDbUrl, opts: OpenOptions): Promise<Kysely<DB>> {
+  const tracker = new WriteTracker();
+  const k = await makeKysely0(parsed, opts, tracker);
+  trackWrites(k, tracker);
+  return k;
+}
+
+async function makeKysely0(parsed: ParsedDbUrl, opts: OpenOptions, tracker: WriteTracker): Promise<Kysely<DB>> {
   const logger = opts.debugSql
     ? (e: { level: string; query: { sql: string } }) => {
         if (e.level === 'query') log.debug(`SQL: ${e.query.sql}`);
@@ -100,7 +132,7 @@ async function makeKysely(parsed: ParsedDbUrl, opts: OpenOptions): Promise<Kysel
       if (/not a database/i.test(msg)) throw new DatabaseError(`${file} is not a SQLite database`);
       throw new DatabaseError(`cannot open database ${file}: ${msg}`);
     }
-    return new Kysely<DB>({ dialect: new SqliteDialect({ database: conn }), log: logger as never });
+    return new Kysely<DB>({ dialect: new SqliteDialect({ database: cachingConnection(conn) }), log: logger as never, plugins: [tracker] });
   }
   const pg = await import('pg');
   const Pool = (pg.default ?? pg).Pool;
@@ -115,7 +147,7 @@ async function makeKysely(parsed: ParsedDbUrl, opts: OpenOptions): Promise<Kysel
     const err = e as NodeJS.ErrnoException;
     throw new DatabaseError(`cannot connect to PostgreSQL at ${maskUrl(parsed.pg!)}: ${err.code ?? ''} ${err.message}`.replace(/\s+/g, ' '));
   }
-  return new Kysely<DB>({ dialect: new PostgresDialect({ pool }), log: logger as never });
+  return new Kysely<DB>({ dialect: new PostgresDialect({ pool }), log: logger as never, plugins: [tracker] });
 }
 
 async function tableNames(db: Kysely<DB>): Promise<Set<string>> {

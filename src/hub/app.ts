@@ -4,18 +4,20 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import formbody from '@fastify/formbody';
-import cookie from '@fastify/cookie';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { renderError, reason } from '../web/render.js';
 import { ConfigError, type Config } from '../config/config.js';
-import { openDatabase, type Database } from '../db/index.js';
+import type { Database } from '../db/index.js';
 import { getLogger } from '../util/log.js';
 import type { CryptKeeper } from '../util/crypto.js';
 import { loadCookieSecret, loadCryptKeeper, loadProxyToken } from './secrets.js';
 import { ConfigurableHTTPProxy, type Proxy } from '../proxy/client.js';
-import { modules } from './modules.js';
+import type { HubModule } from './modules.js';
 import { JHUB_VERSION } from '../version.js';
+
+// Fastify, Kysely and the hub modules are imported when init() needs them, after the proxy
+// (a process of its own) was started: it starts up while they load.
+let modules: HubModule[] = [];
 
 const log = getLogger('JupyterHub', 'app');
 
@@ -164,6 +166,9 @@ export class Hub {
     // The proxy (a process of its own) starts while the hub initializes; start() waits for it.
     this.proxyStarting = this.proxy.start();
     this.proxyStarting.catch(() => {});
+    const loading = Promise.all([import('../db/index.js'), import('./modules.js')]);
+    const [{ openDatabase }, mods] = await loading;
+    modules = mods.modules;
     const dbUrl = c.get<string>('JupyterHub', 'db_url');
     this.db = await openDatabase(dbUrl, {
       cwd: this.cwd,
@@ -181,7 +186,8 @@ export class Hub {
     }
   }
 
-  private buildServer(): FastifyInstance {
+  private async buildServer(): Promise<FastifyInstance> {
+    const [{ default: Fastify }, { default: formbody }, { default: cookie }] = await Promise.all([import('fastify'), import('@fastify/formbody'), import('@fastify/cookie')]);
     const app = Fastify({
       logger: false,
       bodyLimit: 10 * 1024 * 1024,
@@ -288,7 +294,7 @@ export class Hub {
   }
 
   async start(): Promise<void> {
-    this.server = this.buildServer();
+    this.server = await this.buildServer();
     for (const m of modules) if (m.routes) await this.server.register(async (app) => m.routes!(app, this));
     await this.server.listen({ host: this.hubHost, port: this.hubPort }).catch((e: NodeJS.ErrnoException) => {
       throw new ConfigError(

@@ -8,7 +8,12 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Hub } from './app.js';
 import type { ServiceRow, TokenRow, UserRow } from '../db/schema.js';
 import { findApiToken } from './tokens.js';
-import { newToken, safeEqual, signValue, unsignValue } from '../util/crypto.js';
+import { hashToken, newToken, safeEqual, signValue, unsignValue } from '../util/crypto.js';
+import { writeGeneration } from '../db/writes.js';
+import { prepared } from '../db/prepared.js';
+
+const userById = prepared((db, id: number) => db.selectFrom('users').selectAll().where('id', '=', id));
+const serviceById = prepared((db, id: number) => db.selectFrom('services').selectAll().where('id', '=', id));
 
 export interface Identity {
   kind: 'user' | 'service';
@@ -48,15 +53,66 @@ function isoLater(a: string | null, b: Date, seconds: number): boolean {
   return !a || b.getTime() - Date.parse(a) > seconds * 1000;
 }
 
+/**
+ * Identities of recently used tokens, by the token's fast hash. An entry is used only while
+ * no write to users, api_tokens, services or oauth_clients happened since it was read
+ * (`writeGeneration`: revoking a token, deleting or changing its owner evicts it at once),
+ * for at most IDENTITY_TTL_MS (writes by other processes), and never past the token's expiry.
+ */
+interface CachedIdentity {
+  row: TokenRow;
+  user: UserRow | null;
+  service: ServiceRow | null;
+  gen: number;
+  at: number;
+}
+const IDENTITY_TTL_MS = 5000;
+const identityCaches = new WeakMap<Hub, Map<string, CachedIdentity>>();
+
+/** Forget cached token identities (the write generation makes this rarely necessary). */
+export function clearIdentityCache(hub: Hub): void {
+  identityCaches.get(hub)?.clear();
+}
+
 /** Identity from an API token, updating last_activity (rate-limited by activity_resolution). */
 export async function tokenIdentity(hub: Hub, token: string): Promise<Identity | null> {
+  if (!token || token.length < 8 || token.length > 4096) return null;
+  let cache = identityCaches.get(hub);
+  if (!cache) identityCaches.set(hub, (cache = new Map()));
+  const key = hashToken(token);
+  const gen = writeGeneration(hub.db.db);
+  const hit = cache.get(key);
+  if (hit) {
+    const now = new Date();
+    const t = now.getTime();
+    if (
+      hit.gen === gen &&
+      t - hit.at < IDENTITY_TTL_MS &&
+      !(hit.row.expires_at && hit.row.expires_at < now.toISOString()) &&
+      !isoLater(hit.row.last_activity, now, hub.config.get<number>('JupyterHub', 'activity_resolution'))
+    ) {
+      const user = hit.user && { ...hit.user };
+      const service = hit.service && { ...hit.service };
+      return { kind: user ? 'user' : 'service', user, service, token: { ...hit.row }, viaCookie: false };
+    }
+    cache.delete(key);
+  }
+  const id = await tokenIdentityUncached(hub, token);
+  if (id && id.token && Number.isFinite(gen)) {
+    if (cache.size >= 10000) cache.clear();
+    cache.set(key, { row: { ...id.token }, user: id.user && { ...id.user }, service: id.service && { ...id.service }, gen, at: Date.now() });
+  }
+  return id;
+}
+
+async function tokenIdentityUncached(hub: Hub, token: string): Promise<Identity | null> {
   const row = await findApiToken(hub.db.db, token);
   if (!row) return null;
   const db = hub.db.db;
   let user: UserRow | null = null;
   let service: ServiceRow | null = null;
-  if (row.user_id != null) user = (await db.selectFrom('users').selectAll().where('id', '=', row.user_id).executeTakeFirst()) ?? null;
-  else if (row.service_id != null) service = (await db.selectFrom('services').selectAll().where('id', '=', row.service_id).executeTakeFirst()) ?? null;
+  if (row.user_id != null) user = (await userById(db, row.user_id))[0] ?? null;
+  else if (row.service_id != null) service = (await serviceById(db, row.service_id))[0] ?? null;
   if (!user && !service) return null;
   if (row.oauth_client_id !== 'jupyterhub') {
     const client = await db.selectFrom('oauth_clients').select('id').where('identifier', '=', row.oauth_client_id).executeTakeFirst();

@@ -6,6 +6,9 @@
 import type { Kysely } from 'kysely';
 import type { DB, TokenRow } from '../db/schema.js';
 import { hashToken, hashUserToken, newToken, verifyToken } from '../util/crypto.js';
+import { prepared } from '../db/prepared.js';
+
+const tokenByHash = prepared((db, hashed: string) => db.selectFrom('api_tokens').selectAll().where('hashed', '=', hashed));
 
 export interface NewTokenOptions {
   userId?: number | null;
@@ -50,14 +53,14 @@ const slowHashCache = new Map<string, string>();
 /** Find the (unexpired) token row for a presented token, or null. */
 export async function findApiToken(db: Kysely<DB>, token: string): Promise<TokenRow | null> {
   if (!token || token.length < 8 || token.length > 4096) return null;
-  let row = (await db.selectFrom('api_tokens').selectAll().where('hashed', '=', hashToken(token)).executeTakeFirst()) ?? null;
+  let row: TokenRow | null = (await tokenByHash(db, hashToken(token)))[0] ?? null;
   if (!row) {
     // user-provided tokens use a slow salted hash: remember which stored hash a presented
     // token verified against (keyed by its fast hash), so later requests skip PBKDF2.
     const fast = hashToken(token);
     const known = slowHashCache.get(fast);
     if (known) {
-      row = (await db.selectFrom('api_tokens').selectAll().where('hashed', '=', known).executeTakeFirst()) ?? null;
+      row = (await tokenByHash(db, known))[0] ?? null;
       if (!row) slowHashCache.delete(fast);
     }
   }

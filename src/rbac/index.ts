@@ -64,6 +64,14 @@ export class Rbac {
   private serviceCache = new Map<number, { gen: number; all: Set<string> }>();
   private tokenCache = new Map<number, { gen: number; scopes: Set<string> }>();
   private clientCache = new Map<string, ClientTarget | null>();
+  /** Parsed form of the (cached, shared) scope sets. */
+  private parsedCache = new WeakMap<Set<string>, Parsed>();
+
+  private parsedOf(scopes: Set<string>): Parsed {
+    let p = this.parsedCache.get(scopes);
+    if (!p) this.parsedCache.set(scopes, (p = parseScopes(scopes)));
+    return p;
+  }
 
   constructor(readonly hub: Hub) {}
 
@@ -287,7 +295,7 @@ export class Rbac {
       if (user) identity = { kind: 'user', user, service: null, token: null, viaCookie: true };
     }
     const scopes = await this.scopesFor(identity);
-    const auth: RequestAuth = { identity, scopes, parsed: parseScopes(scopes), groupCache: new Map() };
+    const auth: RequestAuth = { identity, scopes, parsed: this.parsedOf(scopes), groupCache: new Map() };
     if (identity) (req as unknown as { identityName?: string }).identityName = identity.user?.name ?? identity.service?.name;
     r[AUTH] = auth;
     return auth;
@@ -300,7 +308,7 @@ export class Rbac {
 
   async authFor(identity: Identity | null): Promise<RequestAuth> {
     const scopes = await this.scopesFor(identity);
-    return { identity, scopes, parsed: parseScopes(scopes), groupCache: new Map() };
+    return { identity, scopes, parsed: this.parsedOf(scopes), groupCache: new Map() };
   }
 
   /** Fill `resource.groups` when a group-filtered grant could decide. */

@@ -11,7 +11,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import nunjucks from 'nunjucks';
+import type * as Nunjucks from 'nunjucks';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Hub } from '../hub/app.js';
 import type { UserRow } from '../db/schema.js';
@@ -28,14 +28,22 @@ export function escapeHtml(s: string): string {
 
 const BUILTIN_PREFIX = 'templates/';
 
-/** Serves only names starting with `templates/`, from the built-in directory. */
-class BuiltinPrefixLoader extends nunjucks.FileSystemLoader {
-  override getSource(name: string): nunjucks.LoaderSource {
-    return (name.startsWith(BUILTIN_PREFIX) ? super.getSource(name.slice(BUILTIN_PREFIX.length)) : null) as nunjucks.LoaderSource;
-  }
+// Nunjucks is loaded on the first page render (the API alone never needs it).
+let nunjucks: typeof Nunjucks;
+let BuiltinPrefixLoader: new (dir: string, opts: { noCache: boolean }) => Nunjucks.FileSystemLoader;
+async function loadNunjucks(): Promise<void> {
+  if (nunjucks) return;
+  const nj = ((await import('nunjucks')) as unknown as { default: typeof Nunjucks }).default;
+  /** Serves only names starting with `templates/`, from the built-in directory. */
+  BuiltinPrefixLoader = class extends nj.FileSystemLoader {
+    override getSource(name: string): Nunjucks.LoaderSource {
+      return (name.startsWith(BUILTIN_PREFIX) ? super.getSource(name.slice(BUILTIN_PREFIX.length)) : null) as Nunjucks.LoaderSource;
+    }
+  };
+  nunjucks = nj;
 }
 
-const envs = new WeakMap<Hub, nunjucks.Environment>();
+const envs = new WeakMap<Hub, Nunjucks.Environment>();
 
 /** Directories searched for templates, custom ones first. */
 export function templateSearchPath(hub: Hub): string[] {
@@ -45,7 +53,9 @@ export function templateSearchPath(hub: Hub): string[] {
   return dirs;
 }
 
-export function templateEnv(hub: Hub): nunjucks.Environment {
+/** The page templates' environment (`renderTemplate`/`renderError` load Nunjucks first). */
+export function templateEnv(hub: Hub): Nunjucks.Environment {
+  if (!nunjucks) throw new Error('templateEnv() before Nunjucks was loaded');
   let env = envs.get(hub);
   if (!env) {
     const opts = { ...(hub.config.get<Record<string, unknown>>('JupyterHub', 'jinja_environment_options') ?? {}) };
@@ -190,6 +200,7 @@ export function pageCsp(hub: Hub, nonce: string): string {
 
 /** Render `name` with the variables every hub page has (JupyterHub's template namespace). */
 export async function renderTemplate(hub: Hub, req: FastifyRequest, reply: FastifyReply, name: string, ctx: RenderContext = {}): Promise<{ html: string; nonce: string }> {
+  await loadNunjucks();
   const user = ctx.user ?? null;
   const xsrf = issueXsrfCookie(hub, req, reply, user);
   const templateVars = hub.config.get<Record<string, unknown>>('JupyterHub', 'template_vars') ?? {};
@@ -255,6 +266,7 @@ export function reason(status: number): string {
 export async function renderError(hub: Hub, req: FastifyRequest, reply: FastifyReply, status: number, message?: string, user?: UserRow | null, extra: Record<string, unknown> = {}): Promise<FastifyReply> {
   const name = `${status}.html`;
   let template = 'error.html';
+  await loadNunjucks();
   try {
     templateEnv(hub).getTemplate(name);
     template = name;

@@ -181,12 +181,20 @@ export async function spawnAndRunNotebook(page: Page, hub: RunningHub, user: str
   await page.locator('.jp-LauncherCard[data-category="Notebook"]').first().click();
   const panel = page.locator('.jp-NotebookPanel').last();
   await panel.waitFor({ timeout: 60000 });
-  await panel.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').waitFor({ timeout: 120000 }).catch(() => {});
+  // As a person would: wait until the status bar says the kernel is idle, type, then run.
+  await page.locator('.jp-StatusBar-Widget', { hasText: 'Idle' }).first().waitFor({ timeout: 120000 });
   const editor = panel.locator('.jp-Cell .cm-content').first();
   await editor.click();
   await page.keyboard.type('print(6*7)');
+  // Let the editor settle (auto-closing brackets, completer) before Shift+Enter.
+  await page.waitForTimeout(500);
   await page.keyboard.press('Shift+Enter');
-  await panel.locator('.jp-OutputArea-output', { hasText: '42' }).first().waitFor({ timeout: 120000 });
+  try {
+    await panel.locator('.jp-OutputArea-output', { hasText: '42' }).first().waitFor({ timeout: 120000 });
+  } catch (e) {
+    await shot(page, `${shotPrefix}-notebook-failed`);
+    throw e;
+  }
   await shot(page, `${shotPrefix}-notebook-42`);
 }
 
