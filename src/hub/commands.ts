@@ -70,6 +70,9 @@ export async function runHub(config: Config, opts: CommandOptions = {}): Promise
     return code;
   }
   await hub.stopped;
+  // Everything is closed; don't let a straggling handle (a child's pipe, a keep-alive socket)
+  // keep a stopped hub alive.
+  setTimeout(() => process.exit(process.exitCode ?? 0), 200).unref();
   return 0;
 }
 
