@@ -14,6 +14,7 @@
 import net from 'node:net';
 import http from 'node:http';
 import type { RouteEntry } from './routes.js';
+import { hostHeaderPort } from './urls.js';
 
 export interface FastTarget {
   hostname: string;
@@ -633,7 +634,7 @@ export function createFastPath(ctx: FastContext): FastPath {
       let text = method + ' ' + r.upath + ' HTTP/1.1\r\n' + out;
       if (changeOrigin) text += 'Host: ' + r.t.host + '\r\n';
       if (xfwd) {
-        const port = hostPort(host) ?? '80';
+        const port = hostHeaderPort(host) ?? '80';
         text +=
           'X-Forwarded-For: ' + (xff ? xff + ',' + this.remote : this.remote) +
           '\r\nX-Forwarded-Port: ' + (xfp ? xfp + ',' + port : port) +
@@ -1046,20 +1047,6 @@ export function createFastPath(ctx: FastContext): FastPath {
     }
   }
 
-  function hostPort(host: string): string | undefined {
-    let k = host.indexOf(':');
-    while (k !== -1) {
-      let e = k + 1;
-      while (e < host.length) {
-        const c = host.charCodeAt(e);
-        if (c < 48 || c > 57) break;
-        e++;
-      }
-      if (e > k + 1) return host.slice(k + 1, e);
-      k = host.indexOf(':', k + 1);
-    }
-    return undefined;
-  }
 
   return {
     onConnection(sock: net.Socket): void {

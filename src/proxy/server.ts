@@ -471,23 +471,12 @@ export async function startProxy(opts: ProxyOptions = {}): Promise<RunningProxy>
       return;
     }
     metrics?.requestsWeb.inc();
-    let entry: RouteEntry | undefined;
-    let t: Target;
-    let upath: string;
-    const simple = isSimpleUrl(url);
-    try {
-      entry = findRoute(req, url, simple);
-      if (entry === undefined) {
-        proxyError(404, req, res);
-        return;
-      }
-      t = targetOf(entry);
-      upath = upstreamPath(t, url, simple, entry.key);
-    } catch (e) {
-      proxyError(500, req, res, e);
+    const r = resolve(req, url);
+    if ('status' in r) {
+      proxyError(r.status, req, res, r.err);
       return;
     }
-    const route = entry;
+    const { route, t, upath } = r;
     if (timeout) req.socket.setTimeout(timeout);
     const headers = applyRequestHeaders(req, t, false);
     const method = req.method;
@@ -622,27 +611,29 @@ export async function startProxy(opts: ProxyOptions = {}): Promise<RunningProxy>
   // ---- WebSocket proxying -------------------------------------------------------------------
   const wsSockets = new Set<net.Socket>();
 
+  /** Route, target and upstream path of a request, or the status of why there is none. */
+  function resolve(req: http.IncomingMessage, url: string): { route: RouteEntry; t: Target; upath: string } | { status: 404 | 500; err?: unknown } {
+    const simple = isSimpleUrl(url);
+    try {
+      const route = findRoute(req, url, simple);
+      if (route === undefined) return { status: 404 };
+      const t = targetOf(route);
+      return { route, t, upath: upstreamPath(t, url, simple, route.key) };
+    } catch (err) {
+      return { status: 500, err };
+    }
+  }
+
   function handleUpgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
     metrics?.requestsWs.inc();
     socket.on('error', () => socket.destroy());
     const url = req.url as string;
-    let entry: RouteEntry | undefined;
-    let t: Target;
-    let upath: string;
-    const simple = isSimpleUrl(url);
-    try {
-      entry = findRoute(req, url, simple);
-      if (entry === undefined) {
-        wsError(404, req, socket);
-        return;
-      }
-      t = targetOf(entry);
-      upath = upstreamPath(t, url, simple, entry.key);
-    } catch (e) {
-      wsError(500, req, socket, e);
+    const r = resolve(req, url);
+    if ('status' in r) {
+      wsError(r.status, req, socket, r.err);
       return;
     }
-    const route = entry;
+    const { route, t, upath } = r;
     const upgrade = req.headers.upgrade;
     if (req.method !== 'GET' || !upgrade || upgrade.toLowerCase() !== 'websocket') {
       socket.destroy();
