@@ -99,8 +99,13 @@ export async function loginRoutes(app: FastifyInstance, hub: Hub): Promise<void>
         if (!model) throw new HttpError(403, '');
         return completeLogin(hub, req, reply, model, q.next);
       }
-      const next = validateNextUrl(hub, req, q.next);
-      return reply.redirect(url + (next ? `?next=${encodeURIComponent(next)}` : ''), 302);
+      // JupyterHub: with a `next` argument, pass on get_next_url() (a safe next, else the
+      // default after-login URL); without one, go to the authenticator's login URL as is
+      if (typeof q.next === 'string' && q.next) {
+        const next = await nextUrlFor(hub, req, reply, null, q.next);
+        return reply.redirect(`${url}${url.includes('?') ? '&' : '?'}next=${encodeURIComponent(next)}`, 302);
+      }
+      return reply.redirect(url, 302);
     }
     const username = typeof q.username === 'string' ? q.username : '';
     return renderLogin(hub, req, reply, { username });

@@ -176,3 +176,47 @@ export async function initUsers(hub: Hub): Promise<void> {
     }
   }
 }
+
+/**
+ * JupyterHub.init_blocked_users (run at start-up, after roles and api_tokens are loaded):
+ * users in Authenticator.blocked_users who exist in the database lose the admin flag, their
+ * roles and their group memberships, exactly as in JupyterHub 5. JupyterHub leaves the
+ * tokens in place because a user without roles has no scopes; jhub grants every user the
+ * default 'user' role implicitly, so to keep already-issued credentials from reaching the
+ * API the user's API/OAuth tokens and pending OAuth codes are deleted too, and the user's
+ * cookie_id is rotated (existing login cookies stop working).
+ */
+export async function initBlockedUsers(hub: Hub): Promise<void> {
+  const blocked = [...hub.authenticator.blockedUsers];
+  if (!blocked.length) return;
+  const db = hub.db.db;
+  const users = await db.selectFrom('users').selectAll().where('name', 'in', blocked).execute();
+  for (const user of users) {
+    log.debug(`Found blocked user in database: ${user.name}`);
+    await db.transaction().execute(async (trx) => {
+      if (user.admin) log.warn(`Removing admin permissions from blocked user ${user.name}`);
+      const roles = await trx
+        .selectFrom('user_role_map')
+        .innerJoin('roles', 'roles.id', 'user_role_map.role_id')
+        .select('roles.name as name')
+        .where('user_role_map.user_id', '=', user.id)
+        .execute();
+      if (roles.length) log.warn(`Removing blocked user ${user.name} from roles: ${roles.map((r) => r.name).join(', ')}`);
+      await trx.deleteFrom('user_role_map').where('user_id', '=', user.id).execute();
+      const groups = await trx
+        .selectFrom('user_group_map')
+        .innerJoin('groups', 'groups.id', 'user_group_map.group_id')
+        .select('groups.name as name')
+        .where('user_group_map.user_id', '=', user.id)
+        .execute();
+      if (groups.length) log.warn(`Removing blocked user ${user.name} from groups: ${groups.map((g) => g.name).join(', ')}`);
+      await trx.deleteFrom('user_group_map').where('user_id', '=', user.id).execute();
+      const r = await trx.deleteFrom('api_tokens').where('user_id', '=', user.id).executeTakeFirst();
+      const n = Number(r.numDeletedRows ?? 0);
+      if (n) log.warn(`Revoking ${n} API/OAuth token(s) of blocked user ${user.name}`);
+      await trx.deleteFrom('oauth_codes').where('user_id', '=', user.id).execute();
+      await trx.updateTable('users').set({ admin: 0, cookie_id: newToken() }).where('id', '=', user.id).execute();
+    });
+  }
+  hub.rbac?.invalidate();
+}

@@ -7,6 +7,8 @@
  *       directory, with env + USER/HOME/SHELL of that user; output goes to our stderr.
  *   {"action": "kill", "pid": N, "signal": "SIGTERM", "group": false} → {"alive": bool}
  *   {"action": "poll", "pid": N} → {"alive": bool}
+ *   "debug": true in any request writes one line about it to stderr (c.SudoSpawner.debug_mediator).
+ * A process that has exited but is not reaped yet (zombie) counts as not alive.
  *
  * Errors: {"error": "..."} and exit status 1. It never runs anything as another user: sudo
  * already switched to the target account (see docs/spawners.md for the sudoers line).
@@ -20,12 +22,19 @@ function reply(o: Record<string, unknown>, code = 0): never {
   process.exit(code);
 }
 
+/** Exists and has not exited: a zombie (exited, not reaped yet, e.g. under an init that does not reap) is dead. */
 function alive(pid: number): boolean {
+  if (!(pid > 0)) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
   }
 }
 
@@ -39,6 +48,10 @@ async function main(): Promise<void> {
     reply({ error: 'invalid JSON request' }, 1);
   }
   const info = os.userInfo();
+  if ((req as { debug?: boolean }).debug) {
+    const what = req.action === 'spawn' ? JSON.stringify(req.cmd) : `pid ${req.pid}${req.action === 'kill' ? ` ${req.signal ?? 'SIGTERM'}${req.group ? ' (group)' : ''}` : ''}`;
+    process.stderr.write(`jhub-sudo-helper: ${req.action} as ${info.username} (uid ${info.uid}): ${what}\n`);
+  }
   switch (req.action) {
     case 'spawn': {
       if (!Array.isArray(req.cmd) || !req.cmd.length || !req.cmd.every((x) => typeof x === 'string')) reply({ error: 'cmd must be a non-empty list of strings' }, 1);

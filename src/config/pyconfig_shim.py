@@ -10,7 +10,7 @@ The result is one JSON document written to file descriptor 3 (stdout stays free 
 ``print`` in the config file).
 
 Modules the config may import (jupyterhub, oauthenticator, dockerspawner, ...) are
-provided as stand-ins when the real package is not installed, so that
+provided as stand-ins (even when the real package is installed), so that
 ``from oauthenticator.generic import GenericOAuthenticator`` works; classes cross to
 jhub by name.  Values that cannot cross (arbitrary objects) are reported with a tag so
 that jhub can explain the problem.
@@ -249,7 +249,7 @@ class _StandinLoader(importlib.abc.Loader):
 
 
 class _StandinFinder(importlib.abc.MetaPathFinder):
-    """Last on sys.meta_path: only used when the real package is not installed."""
+    """First on sys.meta_path: the modules jhub provides are always its stand-ins."""
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname in STANDIN_MODULES:
@@ -860,7 +860,10 @@ def main(path):
     version = os.environ.pop("JHUB_PYCONFIG_VERSION", "5.3.0")
     _build_standins(spec, version)
     _install_standin_methods()
-    sys.meta_path.append(_StandinFinder())
+    # First on sys.meta_path: even where the Python jupyterhub/oauthenticator packages are
+    # installed (e.g. for jupyterhub-singleuser), the config sees jhub's stand-ins, so that its
+    # classes and subclasses mean jhub's classes.
+    sys.meta_path.insert(0, _StandinFinder())
     # do not let jhub's own source directory shadow modules
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]

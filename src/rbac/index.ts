@@ -131,7 +131,9 @@ export class Rbac {
     const own = (await db.selectFrom('user_role_map').select('role_id').where('user_id', '=', user.id).execute()).filter(
       (r) => admin || roles.get(r.role_id)?.name !== 'admin',
     );
-    for (const name of admin ? ['user', 'admin'] : ['user']) {
+    // ...except a blocked user (Authenticator.blocked_users), who gets no default role at all.
+    const blocked = (this.hub as { authenticator?: { blockedUsers?: Set<string> } }).authenticator?.blockedUsers?.has(user.name) ?? false;
+    for (const name of blocked ? [] : admin ? ['user', 'admin'] : ['user']) {
       const role = await this.roleByName(name);
       if (role) own.push({ role_id: role.id });
     }

@@ -65,14 +65,27 @@ export async function getpwnam(name: string): Promise<PasswdEntry | null> {
   return { name: f[0], uid: Number(f[2]), gid: Number(f[3]), home: f[5], shell: f[6] };
 }
 
+/** Is `pid` a zombie (exited, not yet reaped by its parent, e.g. an init that does not reap)? Linux /proc only. */
+export function pidZombie(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) STATE ...": comm may contain spaces and parentheses, so look after the last ')'.
+    const i = stat.lastIndexOf(')');
+    return stat.slice(i + 2, i + 3) === 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Does process `pid` exist (as any user: EPERM counts) and has not exited (zombies do not count)? */
 export function pidAlive(pid: number): boolean {
   if (!(pid > 0)) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  return !pidZombie(pid);
 }
 
 function shellQuote(s: string): string {
@@ -254,18 +267,64 @@ export class SudoSpawner extends LocalProcessSpawner {
     return ['sudo', ...sudoArgs, '-u', this.user.name, p];
   }
 
+  /**
+   * Run the helper once through sudo: one JSON request on stdin, one JSON line on stdout.
+   * Its stderr is collected for error messages until it exits; after that, what arrives there
+   * comes from the server it started (which inherits that stderr) and is relayed to the hub's
+   * stderr, as LocalProcessSpawner servers write to it directly. Completion is the helper's
+   * exit plus the end of its stdout, never the end of stderr (the server keeps that open).
+   */
   async helper(req: Record<string, unknown>): Promise<Record<string, unknown>> {
     const [cmd, ...args] = this.helperCommand();
     const debug = this.trait<boolean>('debug_mediator');
-    const r = await run(cmd, args, { input: JSON.stringify({ ...req, debug }), timeoutMs: this.startTimeout * 1000 });
+    const timeoutMs = Math.max(this.startTimeout, 10) * 1000;
+    const r = await new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>((resolve, reject) => {
+      const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: process.env });
+      let stdout = '';
+      let stderr = '';
+      let exited: { code: number | null; signal: string | null } | null = null;
+      let outEnded = false;
+      let done = false;
+      const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+      const finish = () => {
+        if (done || !exited || !outEnded) return;
+        done = true;
+        clearTimeout(timer);
+        (p.stderr as unknown as { unref?: () => void }).unref?.();
+        resolve({ ...exited, stdout, stderr });
+      };
+      p.stdout!.on('data', (d) => (stdout += d));
+      p.stdout!.once('end', () => {
+        outEnded = true;
+        finish();
+      });
+      p.stderr!.on('data', (d: Buffer) => {
+        if (!done) stderr += d;
+        else process.stderr.write(d);
+      });
+      p.stderr!.on('error', () => {});
+      p.once('error', (e: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        done = true;
+        reject(new SpawnError(e.code === 'ENOENT' ? `SudoSpawner: '${cmd}' not found (is sudo installed?)` : `SudoSpawner: cannot run ${cmd}: ${e.message}`));
+      });
+      p.once('exit', (code, signal) => {
+        exited = { code, signal };
+        finish();
+      });
+      p.stdin!.on('error', () => {});
+      p.stdin!.end(JSON.stringify({ ...req, debug }));
+    });
     const line = r.stdout.trim().split('\n').pop() ?? '';
     let out: Record<string, unknown>;
     try {
       out = JSON.parse(line);
     } catch {
-      throw new SpawnError(`jhub-sudo-helper failed for ${this.user.name} (exit ${r.code}): ${r.stderr.trim().slice(-500) || 'no output'}`);
+      const how = r.signal ? `killed by ${r.signal}${r.signal === 'SIGKILL' ? ` after ${timeoutMs / 1000} s` : ''}` : `exit ${r.code}`;
+      throw new SpawnError(`jhub-sudo-helper failed for ${this.user.name} (${how}; ran ${[cmd, ...args].join(' ')}): ${r.stderr.trim().slice(-500) || 'no output'}`);
     }
     if (out.error) throw new SpawnError(`jhub-sudo-helper: ${out.error}`);
+    if (r.stderr.trim()) (debug ? log.info : log.debug)(`jhub-sudo-helper for ${this.user.name}: ${r.stderr.trim().slice(-2000)}`);
     return out;
   }
 

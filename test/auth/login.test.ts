@@ -276,4 +276,80 @@ describe('start-up refusals', () => {
   });
 });
 
+describe('auto_login with a form authenticator (DummyAuthenticator)', () => {
+  let hub: RunningHub;
+  before(async () => {
+    hub = await startHub({ config: { Authenticator: { auto_login: true, admin_users: ['admin'] }, JupyterHub: { redirect_to_server: false } } });
+  });
+  after(async () => {
+    await hub?.stop();
+  });
+  test('GET login shows no form: the request itself carries no credentials → 403 (JupyterHub: "auto_login failed, just 403")', async () => {
+    const r = await fetch(`${hub.url}/hub/login?next=%2Fhub%2Fhome`, { redirect: 'manual' });
+    assert.equal(r.status, 403);
+    assert.doesNotMatch(await r.text(), /name="password"/);
+    assert.equal(dbUser(hub, ''), undefined);
+  });
+  test('logout renders the logout page instead of sending the browser back to login', async () => {
+    const r = await fetch(`${hub.url}/hub/logout`, { redirect: 'manual' });
+    assert.equal(r.status, 200);
+  });
+});
+
+describe('blocked_users at start-up (JupyterHub.init_blocked_users)', () => {
+  let hub: RunningHub | undefined;
+  after(async () => {
+    await hub?.cleanup();
+  });
+  test('a now-blocked user loses admin, roles, groups, tokens and cookies after a restart', async () => {
+    hub = await startHub({ config: { JupyterHub: { redirect_to_server: false } } });
+    const dir = hub.dir;
+    const ports = hub.ports;
+    assert.equal((await hub.apiFetch('/users/xavier', { method: 'POST', body: '{}' })).status, 201);
+    assert.equal((await hub.apiFetch('/users/xavier', { method: 'PATCH', body: JSON.stringify({ admin: true }) })).status, 200);
+    assert.equal((await hub.apiFetch('/groups/team', { method: 'POST', body: JSON.stringify({ users: ['xavier'] }) })).status, 201);
+    const tr = await hub.apiFetch('/users/xavier/tokens', { method: 'POST', body: '{}' });
+    assert.equal(tr.status, 201);
+    const token = ((await tr.json()) as { token: string }).token;
+    const mine = await fetch(`${hub.api}/users/xavier`, { headers: { authorization: `token ${token}` } });
+    assert.equal(mine.status, 200);
+    const { res, client } = await login(hub, 'xavier');
+    assert.equal(res.status, 302);
+    assert.equal((await client.get(`${hub.url}/hub/home`)).status, 200);
+    assert.equal(await hub.stop(), 0);
+
+    hub = await startHub({ dir, ports, config: { JupyterHub: { redirect_to_server: false }, Authenticator: { blocked_users: ['xavier'] } } });
+    // the token of the blocked user is refused by the API
+    const refused = await fetch(`${hub.api}/users/xavier`, { headers: { authorization: `token ${token}` } });
+    assert.equal(refused.status, 403);
+    assert.equal((await fetch(`${hub.api}/user`, { headers: { authorization: `token ${token}` } })).status, 403);
+    // the old login cookie no longer works, and a new login is refused
+    const home = await client.get(`${hub.url}/hub/home`);
+    assert.equal(home.status, 302);
+    assert.match(home.headers.get('location')!, /^\/hub\/login/);
+    const again = await login(hub, 'xavier');
+    assert.equal(again.res.status, 403);
+    assert.ok(!again.client.jar.has('jupyterhub-hub-login'));
+    // the user still exists, without admin flag, roles, groups or tokens; others are untouched
+    const model = await hub.apiFetch('/users/xavier');
+    assert.equal(model.status, 200);
+    const m = (await model.json()) as { admin: boolean; groups: string[]; roles: string[] };
+    assert.equal(m.admin, false);
+    assert.deepEqual(m.groups, []);
+    assert.deepEqual(m.roles, []);
+    const db = new Database(path.join(dir, 'jupyterhub.sqlite'), { readonly: true });
+    try {
+      const uid = dbUser(hub, 'xavier')!.id;
+      assert.equal((db.prepare('select count(*) as n from api_tokens where user_id = ?').get(uid) as { n: number }).n, 0);
+      assert.equal((db.prepare('select count(*) as n from user_role_map where user_id = ?').get(uid) as { n: number }).n, 0);
+    } finally {
+      db.close();
+    }
+    assert.match(hub.output(), /Removing admin permissions from blocked user xavier/);
+    assert.match(hub.output(), /Removing blocked user xavier from groups: team/);
+    assert.equal((await hub.apiFetch('/groups/team')).status, 200);
+    assert.equal((await login(hub, 'yolanda')).res.status, 302);
+  });
+});
+
 void ROOT;

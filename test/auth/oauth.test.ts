@@ -324,3 +324,69 @@ describe('GenericOAuthenticator with the user name from email', () => {
     assert.equal(userRow(hub, 'bob@example.org'), undefined);
   });
 });
+
+describe('GenericOAuthenticator with auto_login', () => {
+  let idp: Idp;
+  let hub: RunningHub;
+  before(async () => {
+    const ports = { public: await freePort(), api: await freePort(), hub: await freePort() };
+    idp = await startIdp([`http://127.0.0.1:${ports.public}/hub/oauth_callback`]);
+    const cfg = oauthConfig(idp, { auto_login: true, allow_all: true, enable_auth_state: false, manage_groups: false });
+    const g = cfg.GenericOAuthenticator as Record<string, unknown>;
+    delete g.allowed_groups;
+    delete g.admin_groups;
+    delete g.auth_state_groups_key;
+    hub = await startHub({ ports, config: { ...cfg, Authenticator: { admin_users: ['admin'] } } });
+  });
+  after(async () => {
+    await hub?.stop();
+    await idp?.stop();
+  });
+
+  test('GET login skips the login page: {hub}oauth_login?next=... → the provider, then back to next', async () => {
+    const c = new CookieClient();
+    const r = await c.get(`${hub.url}/hub/login?next=%2Fhub%2Fhome`);
+    assert.equal(r.status, 302);
+    assert.equal(r.headers.get('location'), '/hub/oauth_login?next=%2Fhub%2Fhome');
+    assert.doesNotMatch(await r.text(), /Sign in with/);
+    const o = await c.get(new URL(r.headers.get('location')!, hub.url).href);
+    assert.equal(o.status, 302);
+    const u = new URL(o.headers.get('location')!);
+    assert.equal(u.origin + u.pathname, `${idp.url}/auth`);
+    assert.equal(JSON.parse(Buffer.from(u.searchParams.get('state')!, 'base64url').toString()).next_url, '/hub/home');
+    // the whole flow lands on next
+    const { callback } = await toCallback(hub, idp, 'alice', 'pw-alice', c, '/hub/home');
+    const done = await c.get(callback);
+    assert.equal(done.status, 302);
+    assert.equal(done.headers.get('location'), '/hub/home');
+    assert.equal((await c.get(`${hub.url}/hub/home`)).status, 200);
+  });
+
+  test('an unsafe next is replaced by the default after-login URL; no next → plain oauth_login', async () => {
+    for (const evil of ['//evil.com', 'https://evil.com/x', 'javascript:alert(1)']) {
+      const r = await fetch(`${hub.url}/hub/login?next=${encodeURIComponent(evil)}`, { redirect: 'manual' });
+      assert.equal(r.status, 302);
+      assert.equal(r.headers.get('location'), '/hub/oauth_login?next=%2Fhub%2Fhome', evil);
+    }
+    // a backslash is escaped into a path on this site (JupyterHub's _validate_next_url)
+    const bs = await fetch(`${hub.url}/hub/login?next=${encodeURIComponent('/\\evil.com')}`, { redirect: 'manual' });
+    const next = new URL(bs.headers.get('location')!, hub.url).searchParams.get('next')!;
+    assert.equal(next, '/%5Cevil.com');
+    const plain = await fetch(`${hub.url}/hub/login`, { redirect: 'manual' });
+    assert.equal(plain.headers.get('location'), '/hub/oauth_login');
+  });
+
+  test('GET {hub} anonymous → login → straight into the OAuth flow', async () => {
+    const c = new CookieClient();
+    const { hops, url } = await c.follow(`${hub.url}/hub/`, { stopAt: (l) => l.startsWith(`${idp.url}/auth`) });
+    assert.deepEqual(
+      hops.map((h) => h.location),
+      ['/hub/login?next=%2Fhub%2F', '/hub/oauth_login?next=%2Fhub%2F', url],
+    );
+  });
+
+  test('logout shows the logout page instead of restarting the flow', async () => {
+    const r = await fetch(`${hub.url}/hub/logout`, { redirect: 'manual' });
+    assert.equal(r.status, 200);
+  });
+});

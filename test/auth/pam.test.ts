@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import path from 'node:path';
+import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { startHub, type RunningHub } from '../helpers/hub.js';
 import { CookieClient, xsrfFrom } from './client.js';
@@ -142,7 +143,13 @@ describe('PAMAuthenticator', { skip: !isRoot && 'needs root to create system use
     try {
       const py = '/usr/bin/python3';
       const req = JSON.stringify({ op: 'authenticate', user: U.alice, password: PW, service: 'login', check_account: true });
-      const run = () => spawnSync('runuser', ['-u', svc, '--', py, '-I', PAM_HELPER], { input: req, encoding: 'utf8' });
+      // The helper as installed for an unprivileged hub: readable by it wherever this checkout lives.
+      const dir = fs.mkdtempSync('/tmp/jhub-pam-');
+      const helper = path.join(dir, 'pam_helper.py');
+      fs.copyFileSync(PAM_HELPER, helper);
+      fs.chmodSync(dir, 0o755);
+      fs.chmodSync(helper, 0o644);
+      const run = () => spawnSync('runuser', ['-u', svc, '--', py, '-I', helper], { input: req, encoding: 'utf8' });
       assert.match(run().stdout, /"ok": false/);
       sh('usermod', ['-aG', 'shadow', svc]);
       assert.match(run().stdout, /"ok": true/);

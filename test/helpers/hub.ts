@@ -2,7 +2,7 @@
  * Start a real jhub process (bin/jhub) in a fresh temporary directory, with its own
  * SQLite file, cookie secret and random ports, and wait until it answers through its proxy.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -41,6 +41,14 @@ export interface StartHubOptions {
   ports?: { public: number; api: number; hub: number };
   /** Wait for the hub to answer (default true). */
   wait?: boolean;
+  /**
+   * Run the hub as this system account instead of the test runner's (which must be root):
+   * the command is wrapped in `setpriv --reuid/--regid/--init-groups`, the hub's directory is
+   * handed to the account, and HOME/USER/LOGNAME are the account's.
+   */
+  runAs?: string;
+  /** Run this jhub executable instead of the checkout's bin/jhub (e.g. an installed copy). */
+  bin?: string;
 }
 
 export interface RunningHub {
@@ -112,7 +120,15 @@ export async function startHub(o: StartHubOptions = {}): Promise<RunningHub> {
     CONFIGPROXY_AUTH_TOKEN: proxyToken,
     ...o.env,
   };
-  const proc = spawn(process.execPath, [JHUB_BIN, ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let argv = [process.execPath, o.bin ?? JHUB_BIN, ...args];
+  if (o.runAs) {
+    const pw = execFileSync('getent', ['passwd', o.runAs], { encoding: 'utf8' }).trim().split(':');
+    const [uid, gid, home] = [Number(pw[2]), Number(pw[3]), pw[5]];
+    for (const f of [dir, ...fs.readdirSync(dir).map((n) => path.join(dir, n))]) fs.chownSync(f, uid, gid);
+    Object.assign(env, { HOME: home, USER: o.runAs, LOGNAME: o.runAs });
+    argv = ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--init-groups', '--', ...argv];
+  }
+  const proc = spawn(argv[0], argv.slice(1), { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const waiters: (() => void)[] = [];
   const onData = (d: Buffer) => {
