@@ -139,7 +139,7 @@ export async function loadConfig(opts: LoadOptions): Promise<Config> {
   }
 }
 
-/** Warn early when a configured authenticator/spawner/proxy class is known but not implemented. */
+/** Warn early when a configured authenticator/spawner/proxy class is known but not available yet. */
 function checkTypeTraits(config: Config, warn: (m: string) => void): void {
   for (const t of ['authenticator_class', 'spawner_class', 'proxy_class']) {
     if (!config.isSet('JupyterHub', t)) continue;

@@ -555,7 +555,7 @@ export interface CryptKeeperConfig {
   n_threads?: number;
 }
 
-/** OAuthenticator for github (known to jhub so that configs load, not implemented). (Not available in jhub: GitHubOAuthenticator is not implemented; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
+/** OAuthenticator for github (known to jhub so that configs load, not available yet). (Not available in jhub: GitHubOAuthenticator is not available yet in jhub; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
 export interface GitHubOAuthenticatorConfig extends OAuthenticatorConfig {
   /** Let in members of these GitHub organizations (or org:team). */
   allowed_organizations?: string[];
@@ -565,7 +565,7 @@ export interface GitHubOAuthenticatorConfig extends OAuthenticatorConfig {
   populate_teams_in_auth_state?: boolean;
 }
 
-/** GitHubOAuthenticator mapped to system accounts (not implemented). (Not available in jhub: GitHubOAuthenticator is not implemented; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
+/** GitHubOAuthenticator mapped to system accounts (not available yet). (Not available in jhub: GitHubOAuthenticator is not available yet in jhub; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
 export interface LocalGitHubOAuthenticatorConfig extends GitHubOAuthenticatorConfig {
   /** Create a system account (with add_user_cmd) for users that do not have one. */
   create_system_users?: boolean;
@@ -575,7 +575,7 @@ export interface LocalGitHubOAuthenticatorConfig extends GitHubOAuthenticatorCon
   uids?: Record<string, number>;
 }
 
-/** OAuthenticator for gitlab (known to jhub so that configs load, not implemented). (Not available in jhub: GitLabOAuthenticator is not implemented; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
+/** OAuthenticator for gitlab (known to jhub so that configs load, not available yet). (Not available in jhub: GitLabOAuthenticator is not available yet in jhub; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
 export interface GitLabOAuthenticatorConfig extends OAuthenticatorConfig {
   /** Base URL of the GitLab instance. */
   gitlab_url?: string;
@@ -585,7 +585,7 @@ export interface GitLabOAuthenticatorConfig extends OAuthenticatorConfig {
   allowed_project_ids?: any[];
 }
 
-/** GitLabOAuthenticator mapped to system accounts (not implemented). (Not available in jhub: GitLabOAuthenticator is not implemented; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
+/** GitLabOAuthenticator mapped to system accounts (not available yet). (Not available in jhub: GitLabOAuthenticator is not available yet in jhub; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
 export interface LocalGitLabOAuthenticatorConfig extends GitLabOAuthenticatorConfig {
   /** Create a system account (with add_user_cmd) for users that do not have one. */
   create_system_users?: boolean;
@@ -595,7 +595,7 @@ export interface LocalGitLabOAuthenticatorConfig extends GitLabOAuthenticatorCon
   uids?: Record<string, number>;
 }
 
-/** OAuthenticator for google (known to jhub so that configs load, not implemented). (Not available in jhub: GoogleOAuthenticator is not implemented; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
+/** OAuthenticator for google (known to jhub so that configs load, not available yet). (Not available in jhub: GoogleOAuthenticator is not available yet in jhub; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
 export interface GoogleOAuthenticatorConfig extends OAuthenticatorConfig {
   /** Only accept accounts of these Google Workspace domains. */
   hosted_domain?: string[];
@@ -607,7 +607,7 @@ export interface GoogleOAuthenticatorConfig extends OAuthenticatorConfig {
   google_service_account_keys?: string;
 }
 
-/** GoogleOAuthenticator mapped to system accounts (not implemented). (Not available in jhub: GoogleOAuthenticator is not implemented; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
+/** GoogleOAuthenticator mapped to system accounts (not available yet). (Not available in jhub: GoogleOAuthenticator is not available yet in jhub; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
 export interface LocalGoogleOAuthenticatorConfig extends GoogleOAuthenticatorConfig {
   /** Create a system account (with add_user_cmd) for users that do not have one. */
   create_system_users?: boolean;
@@ -617,13 +617,13 @@ export interface LocalGoogleOAuthenticatorConfig extends GoogleOAuthenticatorCon
   uids?: Record<string, number>;
 }
 
-/** OAuthenticator for azuread (known to jhub so that configs load, not implemented). (Not available in jhub: AzureAdOAuthenticator is not implemented; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
+/** OAuthenticator for azuread (known to jhub so that configs load, not available yet). (Not available in jhub: AzureAdOAuthenticator is not available yet in jhub; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
 export interface AzureAdOAuthenticatorConfig extends OAuthenticatorConfig {
   /** Azure AD tenant id. */
   tenant_id?: string;
 }
 
-/** AzureAdOAuthenticator mapped to system accounts (not implemented). (Not available in jhub: AzureAdOAuthenticator is not implemented; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
+/** AzureAdOAuthenticator mapped to system accounts (not available yet). (Not available in jhub: AzureAdOAuthenticator is not available yet in jhub; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
 export interface LocalAzureAdOAuthenticatorConfig extends AzureAdOAuthenticatorConfig {
   /** Create a system account (with add_user_cmd) for users that do not have one. */
   create_system_users?: boolean;
@@ -633,7 +633,7 @@ export interface LocalAzureAdOAuthenticatorConfig extends AzureAdOAuthenticatorC
   uids?: Record<string, number>;
 }
 
-/** OAuthenticator for auth0 (known to jhub so that configs load, not implemented). (Not available in jhub: Auth0OAuthenticator is not implemented; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
+/** OAuthenticator for auth0 (known to jhub so that configs load, not available yet). (Not available in jhub: Auth0OAuthenticator is not available yet in jhub; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
 export interface Auth0OAuthenticatorConfig extends OAuthenticatorConfig {
   /** Auth0 domain (e.g. example.us.auth0.com). */
   auth0_domain?: string;
@@ -641,7 +641,7 @@ export interface Auth0OAuthenticatorConfig extends OAuthenticatorConfig {
   auth0_subdomain?: string;
 }
 
-/** Auth0OAuthenticator mapped to system accounts (not implemented). (Not available in jhub: Auth0OAuthenticator is not implemented; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
+/** Auth0OAuthenticator mapped to system accounts (not available yet). (Not available in jhub: Auth0OAuthenticator is not available yet in jhub; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
 export interface LocalAuth0OAuthenticatorConfig extends Auth0OAuthenticatorConfig {
   /** Create a system account (with add_user_cmd) for users that do not have one. */
   create_system_users?: boolean;
@@ -651,13 +651,13 @@ export interface LocalAuth0OAuthenticatorConfig extends Auth0OAuthenticatorConfi
   uids?: Record<string, number>;
 }
 
-/** OAuthenticator for bitbucket (known to jhub so that configs load, not implemented). (Not available in jhub: BitbucketOAuthenticator is not implemented; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
+/** OAuthenticator for bitbucket (known to jhub so that configs load, not available yet). (Not available in jhub: BitbucketOAuthenticator is not available yet in jhub; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
 export interface BitbucketOAuthenticatorConfig extends OAuthenticatorConfig {
   /** Let in members of these Bitbucket workspaces. */
   allowed_teams?: string[];
 }
 
-/** BitbucketOAuthenticator mapped to system accounts (not implemented). (Not available in jhub: BitbucketOAuthenticator is not implemented; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
+/** BitbucketOAuthenticator mapped to system accounts (not available yet). (Not available in jhub: BitbucketOAuthenticator is not available yet in jhub; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
 export interface LocalBitbucketOAuthenticatorConfig extends BitbucketOAuthenticatorConfig {
   /** Create a system account (with add_user_cmd) for users that do not have one. */
   create_system_users?: boolean;
@@ -667,7 +667,7 @@ export interface LocalBitbucketOAuthenticatorConfig extends BitbucketOAuthentica
   uids?: Record<string, number>;
 }
 
-/** OAuthenticator for cilogon (known to jhub so that configs load, not implemented). (Not available in jhub: CILogonOAuthenticator is not implemented; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
+/** OAuthenticator for cilogon (known to jhub so that configs load, not available yet). (Not available in jhub: CILogonOAuthenticator is not available yet in jhub; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
 export interface CILogonOAuthenticatorConfig extends OAuthenticatorConfig {
   /** Identity providers accepted, with per-provider username settings. */
   allowed_idps?: Record<string, any>;
@@ -675,7 +675,7 @@ export interface CILogonOAuthenticatorConfig extends OAuthenticatorConfig {
   cilogon_host?: string;
 }
 
-/** CILogonOAuthenticator mapped to system accounts (not implemented). (Not available in jhub: CILogonOAuthenticator is not implemented; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
+/** CILogonOAuthenticator mapped to system accounts (not available yet). (Not available in jhub: CILogonOAuthenticator is not available yet in jhub; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
 export interface LocalCILogonOAuthenticatorConfig extends CILogonOAuthenticatorConfig {
   /** Create a system account (with add_user_cmd) for users that do not have one. */
   create_system_users?: boolean;
@@ -685,7 +685,7 @@ export interface LocalCILogonOAuthenticatorConfig extends CILogonOAuthenticatorC
   uids?: Record<string, number>;
 }
 
-/** OAuthenticator for globus (known to jhub so that configs load, not implemented). (Not available in jhub: GlobusOAuthenticator is not implemented; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
+/** OAuthenticator for globus (known to jhub so that configs load, not available yet). (Not available in jhub: GlobusOAuthenticator is not available yet in jhub; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
 export interface GlobusOAuthenticatorConfig extends OAuthenticatorConfig {
   /** Let in members of these Globus groups. */
   allowed_globus_groups?: string[];
@@ -693,7 +693,7 @@ export interface GlobusOAuthenticatorConfig extends OAuthenticatorConfig {
   identity_provider?: any[];
 }
 
-/** GlobusOAuthenticator mapped to system accounts (not implemented). (Not available in jhub: GlobusOAuthenticator is not implemented; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
+/** GlobusOAuthenticator mapped to system accounts (not available yet). (Not available in jhub: GlobusOAuthenticator is not available yet in jhub; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
 export interface LocalGlobusOAuthenticatorConfig extends GlobusOAuthenticatorConfig {
   /** Create a system account (with add_user_cmd) for users that do not have one. */
   create_system_users?: boolean;
@@ -703,13 +703,13 @@ export interface LocalGlobusOAuthenticatorConfig extends GlobusOAuthenticatorCon
   uids?: Record<string, number>;
 }
 
-/** OAuthenticator for mediawiki (known to jhub so that configs load, not implemented). (Not available in jhub: MWOAuthenticator is not implemented; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
+/** OAuthenticator for mediawiki (known to jhub so that configs load, not available yet). (Not available in jhub: MWOAuthenticator is not available yet in jhub; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
 export interface MWOAuthenticatorConfig extends OAuthenticatorConfig {
   /** MediaWiki index.php URL. */
   index_url?: string;
 }
 
-/** OAuthenticator for openshift (known to jhub so that configs load, not implemented). (Not available in jhub: OpenShiftOAuthenticator is not implemented; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
+/** OAuthenticator for openshift (known to jhub so that configs load, not available yet). (Not available in jhub: OpenShiftOAuthenticator is not available yet in jhub; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
 export interface OpenShiftOAuthenticatorConfig extends OAuthenticatorConfig {
   /** Base URL of the OpenShift cluster. */
   openshift_url?: string;
@@ -719,7 +719,7 @@ export interface OpenShiftOAuthenticatorConfig extends OAuthenticatorConfig {
   openshift_rest_api_url?: string;
 }
 
-/** OpenShiftOAuthenticator mapped to system accounts (not implemented). (Not available in jhub: OpenShiftOAuthenticator is not implemented; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
+/** OpenShiftOAuthenticator mapped to system accounts (not available yet). (Not available in jhub: OpenShiftOAuthenticator is not available yet in jhub; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints.) */
 export interface LocalOpenShiftOAuthenticatorConfig extends OpenShiftOAuthenticatorConfig {
   /** Create a system account (with add_user_cmd) for users that do not have one. */
   create_system_users?: boolean;
@@ -729,7 +729,7 @@ export interface LocalOpenShiftOAuthenticatorConfig extends OpenShiftOAuthentica
   uids?: Record<string, number>;
 }
 
-/** Runs each server as a transient systemd unit (package systemdspawner). (Not available in jhub: SystemdSpawner (systemd transient units) is not implemented; use LocalProcessSpawner.) */
+/** Runs each server as a transient systemd unit (package systemdspawner). (Not available in jhub: SystemdSpawner (systemd transient units) is not available yet in jhub; use LocalProcessSpawner.) */
 export interface SystemdSpawnerConfig extends SpawnerConfig {
   /** Let systemd allocate a throw-away user per server (DynamicUser=yes). */
   dynamic_users?: boolean;
@@ -763,7 +763,7 @@ export interface SystemdSpawnerConfig extends SpawnerConfig {
   slice?: string | null;
 }
 
-/** Runs each server in a Docker container (package dockerspawner). (Not available in jhub: DockerSpawner is not implemented; use LocalProcessSpawner.) */
+/** Runs each server in a Docker container (package dockerspawner). (Not available in jhub: DockerSpawner is not available yet in jhub; use LocalProcessSpawner.) */
 export interface DockerSpawnerConfig extends SpawnerConfig {
   /** Container image of the servers. */
   image?: string;
@@ -801,7 +801,7 @@ export interface DockerSpawnerConfig extends SpawnerConfig {
   use_docker_client_env?: boolean;
 }
 
-/** Runs each server as a Docker Swarm service (package dockerspawner). (Not available in jhub: SwarmSpawner is not implemented; use LocalProcessSpawner.) */
+/** Runs each server as a Docker Swarm service (package dockerspawner). (Not available in jhub: SwarmSpawner is not available yet in jhub; use LocalProcessSpawner.) */
 export interface SwarmSpawnerConfig extends DockerSpawnerConfig {
   /** Placement constraints of the service. */
   extra_placement_spec?: any[];
@@ -813,7 +813,7 @@ export interface SwarmSpawnerConfig extends DockerSpawnerConfig {
   extra_task_spec?: Record<string, any>;
 }
 
-/** Runs each server in a Kubernetes pod (package kubespawner). (Not available in jhub: KubeSpawner (Kubernetes pods) is not implemented; use LocalProcessSpawner.) */
+/** Runs each server in a Kubernetes pod (package kubespawner). (Not available in jhub: KubeSpawner (Kubernetes pods) is not available yet in jhub; use LocalProcessSpawner.) */
 export interface KubeSpawnerConfig extends SpawnerConfig {
   /** Container image of the pods. */
   image?: string;
@@ -847,7 +847,7 @@ export interface KubeSpawnerConfig extends SpawnerConfig {
   start_timeout?: number;
 }
 
-/** Runs each server as a job of a batch system (package batchspawner). (Not available in jhub: batch system spawners (batchspawner) are not implemented; use LocalProcessSpawner.) */
+/** Runs each server as a job of a batch system (package batchspawner). (Not available in jhub: batch system spawners (batchspawner) are not available yet in jhub; use LocalProcessSpawner.) */
 export interface BatchSpawnerBaseConfig extends SpawnerConfig {
   /** Template of the job script submitted to the batch system. */
   batch_script?: string;
@@ -887,35 +887,35 @@ export interface BatchSpawnerBaseConfig extends SpawnerConfig {
   startup_poll_interval?: number;
 }
 
-/** Runs each server as a Slurm job (package batchspawner). (Not available in jhub: SlurmSpawner (Slurm batch jobs) is not implemented; use LocalProcessSpawner.) */
+/** Runs each server as a Slurm job (package batchspawner). (Not available in jhub: SlurmSpawner (Slurm batch jobs) is not available yet in jhub; use LocalProcessSpawner.) */
 export interface SlurmSpawnerConfig extends BatchSpawnerBaseConfig {
 }
 
-/** Runs each server as a Torque job (package batchspawner). (Not available in jhub: TorqueSpawner (Torque batch jobs) is not implemented; use LocalProcessSpawner.) */
+/** Runs each server as a Torque job (package batchspawner). (Not available in jhub: TorqueSpawner (Torque batch jobs) is not available yet in jhub; use LocalProcessSpawner.) */
 export interface TorqueSpawnerConfig extends BatchSpawnerBaseConfig {
 }
 
-/** Runs each server as a Moab job (package batchspawner). (Not available in jhub: MoabSpawner (Moab batch jobs) is not implemented; use LocalProcessSpawner.) */
+/** Runs each server as a Moab job (package batchspawner). (Not available in jhub: MoabSpawner (Moab batch jobs) is not available yet in jhub; use LocalProcessSpawner.) */
 export interface MoabSpawnerConfig extends BatchSpawnerBaseConfig {
 }
 
-/** Runs each server as a PBS job (package batchspawner). (Not available in jhub: PBSSpawner (PBS batch jobs) is not implemented; use LocalProcessSpawner.) */
+/** Runs each server as a PBS job (package batchspawner). (Not available in jhub: PBSSpawner (PBS batch jobs) is not available yet in jhub; use LocalProcessSpawner.) */
 export interface PBSSpawnerConfig extends BatchSpawnerBaseConfig {
 }
 
-/** Runs each server as a Grid Engine job (package batchspawner). (Not available in jhub: GridengineSpawner (Grid Engine batch jobs) is not implemented; use LocalProcessSpawner.) */
+/** Runs each server as a Grid Engine job (package batchspawner). (Not available in jhub: GridengineSpawner (Grid Engine batch jobs) is not available yet in jhub; use LocalProcessSpawner.) */
 export interface GridengineSpawnerConfig extends BatchSpawnerBaseConfig {
 }
 
-/** Runs each server as a HTCondor job (package batchspawner). (Not available in jhub: CondorSpawner (HTCondor batch jobs) is not implemented; use LocalProcessSpawner.) */
+/** Runs each server as a HTCondor job (package batchspawner). (Not available in jhub: CondorSpawner (HTCondor batch jobs) is not available yet in jhub; use LocalProcessSpawner.) */
 export interface CondorSpawnerConfig extends BatchSpawnerBaseConfig {
 }
 
-/** Runs each server as a LSF job (package batchspawner). (Not available in jhub: LsfSpawner (LSF batch jobs) is not implemented; use LocalProcessSpawner.) */
+/** Runs each server as a LSF job (package batchspawner). (Not available in jhub: LsfSpawner (LSF batch jobs) is not available yet in jhub; use LocalProcessSpawner.) */
 export interface LsfSpawnerConfig extends BatchSpawnerBaseConfig {
 }
 
-/** Delegates to another spawner chosen at start time (package wrapspawner). (Not available in jhub: WrapSpawner is not implemented.) */
+/** Delegates to another spawner chosen at start time (package wrapspawner). (Not available in jhub: WrapSpawner is not available yet in jhub.) */
 export interface WrapSpawnerConfig extends SpawnerConfig {
   /** Spawner class to wrap. */
   child_class?: any | null;
@@ -923,7 +923,7 @@ export interface WrapSpawnerConfig extends SpawnerConfig {
   child_config?: Record<string, any>;
 }
 
-/** Lets users pick a spawner profile from a list (package wrapspawner). (Not available in jhub: ProfilesSpawner is not implemented.) */
+/** Lets users pick a spawner profile from a list (package wrapspawner). (Not available in jhub: ProfilesSpawner is not available yet in jhub.) */
 export interface ProfilesSpawnerConfig extends WrapSpawnerConfig {
   /** List of (display name, key, spawner class, settings) tuples. */
   profiles?: any[];

@@ -146,7 +146,7 @@ export function knownAliases(kind: ClassKind): string[] {
 
 /**
  * Resolve a class alias to the class jhub will use. Throws a ConfigError when the name is
- * unknown, or known but not implemented by jhub.
+ * unknown, or known but not available in jhub yet.
  */
 export function resolveClassAlias(kind: ClassKind, value: string): ClassDef {
   const c = lookupClassAlias(kind, value);

@@ -72,7 +72,7 @@ export interface ClassDef {
    * resolves to it.
    */
   aliases?: string[];
-  /** Set for classes that are known (so config lines are accepted) but not implemented yet. */
+  /** Set for classes that are known (so config lines are accepted) but not available in jhub yet. */
   unavailable?: string;
 }
 

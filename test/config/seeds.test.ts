@@ -90,7 +90,7 @@ test('seed 001 without the subclass loads', async () => {
   // LocalGenericOAuthenticator inherits the GenericOAuthenticator section
   assert.equal(c.get('LocalGenericOAuthenticator', 'client_id'), 'client_id');
   assert.equal(c.get('JupyterHub', 'spawner_class'), 'SystemdSpawner');
-  assert.ok(warnings.some((w) => /SystemdSpawner .* not implemented/.test(w)));
+  assert.ok(warnings.some((w) => /SystemdSpawner .* not available yet/.test(w)));
   assert.equal(c.get('SystemdSpawner', 'dynamic_users'), true);
   assert.equal(c.get('SystemdSpawner', 'default_shell'), '/bin/zsh');
   assert.equal(c.get('SystemdSpawner', 'unit_name_template'), 'jupyter-{USERNAME}-singleuser');

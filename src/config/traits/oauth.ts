@@ -84,12 +84,12 @@ export const LocalGenericOAuthenticator: ClassDef = {
 
 /** Provider-specific OAuthenticators that jhub does not implement (yet). */
 function provider(name: string, module: string, alias: string, traits: TraitDef[], local = true): ClassDef[] {
-  const why = `${name} is not implemented; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints`;
+  const why = `${name} is not available yet in jhub; use GenericOAuthenticator ('generic-oauth') with the provider's endpoints`;
   const out: ClassDef[] = [
     {
       name,
       parent: 'OAuthenticator',
-      help: `OAuthenticator for ${alias} (known to jhub so that configs load, not implemented).`,
+      help: `OAuthenticator for ${alias} (known to jhub so that configs load, not available yet).`,
       aliases: [alias, `oauthenticator.${module}.${name}`, `oauthenticator.${name}`],
       traits,
       unavailable: why,
@@ -99,7 +99,7 @@ function provider(name: string, module: string, alias: string, traits: TraitDef[
     out.push({
       name: `Local${name}`,
       parent: name,
-      help: `${name} mapped to system accounts (not implemented).`,
+      help: `${name} mapped to system accounts (not available yet).`,
       aliases: [`local-${alias}`, `oauthenticator.${module}.Local${name}`, `oauthenticator.Local${name}`],
       traits: localTraits,
       unavailable: why,

@@ -10,7 +10,7 @@ export const SystemdSpawner: ClassDef = {
   parent: 'Spawner',
   help: 'Runs each server as a transient systemd unit (package systemdspawner).',
   aliases: ['systemd', 'systemdspawner', 'systemdspawner.SystemdSpawner', 'systemdspawner.systemdspawner.SystemdSpawner'],
-  unavailable: 'SystemdSpawner (systemd transient units) is not implemented; use LocalProcessSpawner',
+  unavailable: 'SystemdSpawner (systemd transient units) is not available yet in jhub; use LocalProcessSpawner',
   traits: [
     bool('dynamic_users', false, 'Let systemd allocate a throw-away user per server (DynamicUser=yes).'),
     unicode('default_shell', '/bin/bash', 'SHELL given to the server.'),
@@ -35,7 +35,7 @@ export const DockerSpawner: ClassDef = {
   parent: 'Spawner',
   help: 'Runs each server in a Docker container (package dockerspawner).',
   aliases: ['docker', 'dockerspawner', 'dockerspawner.DockerSpawner', 'dockerspawner.dockerspawner.DockerSpawner'],
-  unavailable: 'DockerSpawner is not implemented; use LocalProcessSpawner',
+  unavailable: 'DockerSpawner is not available yet in jhub; use LocalProcessSpawner',
   traits: [
     unicode('image', 'quay.io/jupyterhub/singleuser:latest', 'Container image of the servers.'),
     list('allowed_images', [], 'Images users may choose from.'),
@@ -62,7 +62,7 @@ export const SwarmSpawner: ClassDef = {
   parent: 'DockerSpawner',
   help: 'Runs each server as a Docker Swarm service (package dockerspawner).',
   aliases: ['swarm', 'dockerspawner.SwarmSpawner', 'dockerspawner.swarmspawner.SwarmSpawner'],
-  unavailable: 'SwarmSpawner is not implemented; use LocalProcessSpawner',
+  unavailable: 'SwarmSpawner is not available yet in jhub; use LocalProcessSpawner',
   traits: [
     list('extra_placement_spec', [], 'Placement constraints of the service.'),
     dict('extra_resources_spec', {}, 'Resource settings of the service.'),
@@ -76,7 +76,7 @@ export const KubeSpawner: ClassDef = {
   parent: 'Spawner',
   help: 'Runs each server in a Kubernetes pod (package kubespawner).',
   aliases: ['kubernetes', 'kubespawner', 'kubespawner.KubeSpawner', 'kubespawner.spawner.KubeSpawner'],
-  unavailable: 'KubeSpawner (Kubernetes pods) is not implemented; use LocalProcessSpawner',
+  unavailable: 'KubeSpawner (Kubernetes pods) is not available yet in jhub; use LocalProcessSpawner',
   traits: [
     unicode('image', 'quay.io/jupyterhub/singleuser:latest', 'Container image of the pods.'),
     unicode('image_pull_policy', 'IfNotPresent', 'Image pull policy.'),
@@ -122,7 +122,7 @@ export const BatchSpawnerBase: ClassDef = {
   parent: 'Spawner',
   help: 'Runs each server as a job of a batch system (package batchspawner).',
   aliases: ['batchspawner.BatchSpawnerBase'],
-  unavailable: 'batch system spawners (batchspawner) are not implemented; use LocalProcessSpawner',
+  unavailable: 'batch system spawners (batchspawner) are not available yet in jhub; use LocalProcessSpawner',
   traits: batchTraits,
 };
 
@@ -132,7 +132,7 @@ function batch(name: string, system: string): ClassDef {
     parent: 'BatchSpawnerBase',
     help: `Runs each server as a ${system} job (package batchspawner).`,
     aliases: [`batchspawner.${name}`],
-    unavailable: `${name} (${system} batch jobs) is not implemented; use LocalProcessSpawner`,
+    unavailable: `${name} (${system} batch jobs) is not available yet in jhub; use LocalProcessSpawner`,
     traits: [],
   };
 }
@@ -152,7 +152,7 @@ export const WrapSpawner: ClassDef = {
   parent: 'Spawner',
   help: 'Delegates to another spawner chosen at start time (package wrapspawner).',
   aliases: ['wrapspawner.WrapSpawner'],
-  unavailable: 'WrapSpawner is not implemented',
+  unavailable: 'WrapSpawner is not available yet in jhub',
   traits: [any('child_class', null, 'Spawner class to wrap.', { allowNone: true }), dict('child_config', {}, 'Settings for the wrapped spawner.')],
 };
 
@@ -161,6 +161,6 @@ export const ProfilesSpawner: ClassDef = {
   parent: 'WrapSpawner',
   help: 'Lets users pick a spawner profile from a list (package wrapspawner).',
   aliases: ['wrapspawner.ProfilesSpawner'],
-  unavailable: 'ProfilesSpawner is not implemented',
+  unavailable: 'ProfilesSpawner is not available yet in jhub',
   traits: [list('profiles', [], 'List of (display name, key, spawner class, settings) tuples.')],
 };
