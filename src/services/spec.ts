@@ -265,7 +265,7 @@ function safeJson(v: unknown): string {
 export function dnsLabel(name: string): string {
   const safe = (s: string) => /^[a-z0-9-]{1,63}$/.test(s) && !/^[0-9]+$/.test(s) && !s.startsWith('-') && !s.endsWith('-');
   if (!name.includes('--') && safe(name)) return name;
-  const stub = (name.toLowerCase().match(/[a-z0-9]/g) ?? []).slice(0, 8).join('') || 'x';
+  const label = (name.toLowerCase().match(/[a-z0-9]/g) ?? []).slice(0, 8).join('') || 'x';
   const hash = crypto.createHash('sha256').update(name, 'utf8').digest('hex').slice(0, 7);
-  return `u-${stub}--${hash}`;
+  return `u-${label}--${hash}`;
 }

@@ -91,7 +91,7 @@ export class SpawnManager implements ServerManager {
     } else {
       const def = resolveClassAlias('spawner', String(v || 'LocalProcessSpawner'));
       const cls = SPAWNER_CLASSES[def.name];
-      if (!cls) throw new HttpError(500, `Spawner class ${def.name} is not implemented by jhub`);
+      if (!cls) throw new HttpError(500, `Spawner class ${def.name} is not available in jhub yet`);
       this.spawnerClass = cls;
       this.configClass = def.name;
     }
