@@ -107,47 +107,10 @@ export function staticUrl(hub: Hub, p: string, includeVersion = true): string {
   return v ? `${base}?v=${v}` : base;
 }
 
-/** Scopes of a user: expanded by the RBAC module when present, else the raw scopes of its roles and groups' roles. */
+/** Expanded scopes of a user, from the RBAC module (the one place that resolves roles). */
 export async function userRawScopes(hub: Hub, user: UserRow): Promise<string[]> {
-  const rbac = (hub as unknown as { rbac?: { userScopes?: (u: UserRow) => Promise<{ all: Set<string> }> } }).rbac;
-  if (rbac?.userScopes) {
-    try {
-      return [...(await rbac.userScopes(user)).all];
-    } catch {
-      /* fall back to the database */
-    }
-  }
-  const db = hub.db.db;
-  const direct = await db
-    .selectFrom('user_role_map')
-    .innerJoin('roles', 'roles.id', 'user_role_map.role_id')
-    .select(['roles.name', 'roles.scopes'])
-    .where('user_role_map.user_id', '=', user.id)
-    .execute();
-  const viaGroups = await db
-    .selectFrom('user_group_map')
-    .innerJoin('group_role_map', 'group_role_map.group_id', 'user_group_map.group_id')
-    .innerJoin('roles', 'roles.id', 'group_role_map.role_id')
-    .select(['roles.name', 'roles.scopes'])
-    .where('user_group_map.user_id', '=', user.id)
-    .execute();
-  const out = new Set<string>();
-  for (const r of [...direct, ...viaGroups]) {
-    try {
-      for (const s of JSON.parse(r.scopes) as string[]) out.add(s);
-    } catch {
-      /* bad row */
-    }
-  }
-  if (user.admin) for (const s of ADMIN_ROLE_SCOPES) out.add(s);
-  if (!direct.length) out.add('self');
-  return [...out];
+  return [...(await hub.rbac.userScopes(user)).all];
 }
-
-const ADMIN_ROLE_SCOPES = [
-  'admin-ui', 'admin:users', 'admin:servers', 'admin:services', 'tokens', 'admin:groups', 'list:services', 'read:services',
-  'read:hub', 'proxy', 'shutdown', 'access:services', 'access:servers', 'read:roles', 'read:metrics', 'shares',
-];
 
 /** {scope: true | [filters]} like JupyterHub's `parsed_scopes` (raw, unexpanded). */
 function parseRaw(scopes: string[]): Record<string, true | string[]> {
