@@ -1014,6 +1014,13 @@ export async function startProxy(opts: ProxyOptions = {}): Promise<RunningProxy>
   const close = (): Promise<void> => {
     if (closing) return closing;
     closing = (async () => {
+      // The fast path's raw sockets first: the listener's close() waits for every connection,
+      // and keep-alive clients would otherwise hold the shutdown until the hard exit timer.
+      if (fast) {
+        fast.destroyAll();
+        proxyServer.close(() => {});
+        proxyServer.closeAllConnections();
+      }
       await Promise.all(
         all.map(
           (s) =>
@@ -1023,11 +1030,6 @@ export async function startProxy(opts: ProxyOptions = {}): Promise<RunningProxy>
             }),
         ),
       );
-      if (fast) {
-        fast.destroyAll();
-        proxyServer.close(() => {});
-        proxyServer.closeAllConnections();
-      }
       for (const s of wsSockets) s.destroy();
       httpAgent.destroy();
       httpsAgentInst?.destroy();
