@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { httpRequest } from '../util/http.js';
 import { getLogger } from '../util/log.js';
 
 const log = getLogger('JupyterHub', 'proxy');
@@ -277,14 +278,14 @@ export class ConfigurableHTTPProxy implements Proxy {
         let text = '';
         let err: Error | null = null;
         try {
-          const r = await fetch(url, {
+          const r = await httpRequest(url, {
             method,
             headers: { Authorization: `token ${this.opts.authToken}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
             body: body ? JSON.stringify(body) : undefined,
-            signal: AbortSignal.timeout(10000),
+            timeoutMs: 10000,
           });
           status = r.status;
-          text = await r.text();
+          text = r.text;
         } catch (e) {
           err = e as Error;
         }
