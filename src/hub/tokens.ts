@@ -71,7 +71,13 @@ export async function findApiToken(db: Kysely<DB>, token: string): Promise<Token
       .where('prefix', '=', token.slice(0, 4))
       .where('hashed', 'like', 'pbkdf2$%')
       .execute();
-    row = candidates.find((c) => verifyToken(token, c.hashed)) ?? null;
+    row = null;
+    for (const c of candidates) {
+      if (await verifyToken(token, c.hashed)) {
+        row = c;
+        break;
+      }
+    }
     if (row) {
       if (slowHashCache.size > 10000) slowHashCache.clear();
       slowHashCache.set(hashToken(token), row.hashed);

@@ -20,11 +20,13 @@ export function hashUserToken(token: string, salt = crypto.randomBytes(8).toStri
   return `pbkdf2$${rounds}$${salt}$${h}`;
 }
 
-export function verifyToken(token: string, hashed: string): boolean {
+/** Checks a presented token against a stored hash; PBKDF2 runs on libuv's thread pool, not the event loop. */
+export async function verifyToken(token: string, hashed: string): Promise<boolean> {
   if (hashed.startsWith('sha512$')) return safeEqual(hashToken(token), hashed);
   const m = /^pbkdf2\$(\d+)\$([0-9a-f]+)\$([0-9a-f]+)$/.exec(hashed);
   if (!m) return false;
-  return safeEqual(hashUserToken(token, m[2], Number(m[1])), hashed);
+  const h = await new Promise<Buffer>((resolve, reject) => crypto.pbkdf2(token, m[2], Number(m[1]), 32, 'sha512', (e, k) => (e ? reject(e) : resolve(k))));
+  return safeEqual(`pbkdf2$${m[1]}$${m[2]}$${h.toString('hex')}`, hashed);
 }
 
 export function safeEqual(a: string, b: string): boolean {
