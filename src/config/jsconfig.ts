@@ -24,6 +24,7 @@ import type { RawEntry } from './loader.js';
 import { traitDefAnywhere } from './config.js';
 import type { TraitDef } from './types.js';
 import { isPlainObject } from './values.js';
+import { importExternal } from '../util/dynimport.js';
 
 let counter = 0;
 
@@ -226,7 +227,7 @@ export async function loadJsConfig(file: string, env: NodeJS.ProcessEnv, shown =
   try {
     let mod: Record<string, unknown>;
     try {
-      mod = (await import(runUrl + (isTs ? '' : `?jhub=${++counter}`))) as Record<string, unknown>;
+      mod = await importExternal(runUrl + (isTs ? '' : `?jhub=${++counter}`));
     } catch (e) {
       throw fileError(shown, e, runUrl, runPath, map);
     }
