@@ -14,6 +14,7 @@ import { loadCookieSecret, loadCryptKeeper, loadProxyToken } from './secrets.js'
 import { ConfigurableHTTPProxy, type Proxy } from '../proxy/client.js';
 import type { HubModule } from './modules.js';
 import { JHUB_VERSION } from '../version.js';
+import { startIdleGc } from './idlegc.js';
 
 // Fastify, Kysely and the hub modules are imported when init() needs them, after the proxy
 // (a process of its own) was started: it starts up while they load.
@@ -78,6 +79,7 @@ export class Hub {
   /** Resolves when the hub has stopped. */
   readonly stopped = new Promise<void>((r) => (this.stoppedResolve = r));
   private timers: NodeJS.Timeout[] = [];
+  private stopIdleGc: () => void = () => {};
   /** The proxy's start, begun in init() (in parallel with the hub's own start-up work). */
   private proxyStarting: Promise<void> | null = null;
   /** start() completed. */
@@ -178,12 +180,14 @@ export class Hub {
       debugSql: c.get<boolean>('JupyterHub', 'debug_db'),
     });
     log.info(`Using database ${this.db.displayUrl}`);
+    log.debug(`Start-up: database open at ${Math.round(performance.now())} ms`);
     for (const m of modules) {
       if (m.init) {
         log.debug(`Initializing ${m.name}`);
         await m.init(this);
       }
     }
+    log.debug(`Start-up: initialized at ${Math.round(performance.now())} ms`);
   }
 
   private async buildServer(): Promise<FastifyInstance> {
@@ -304,12 +308,20 @@ export class Hub {
       );
     });
     log.info(`Hub API listening on ${this.hubConnectOrigin}${this.hubPrefix}`);
+    this.stopIdleGc = startIdleGc(this.server.server);
+    log.debug(`Start-up: listening at ${Math.round(performance.now())} ms`);
     await (this.proxyStarting ?? this.proxy.start());
+    log.debug(`Start-up: proxy ready at ${Math.round(performance.now())} ms`);
     await this.addHubRoute();
     for (const m of modules) if (m.start) await m.start(this);
     const pidFile = this.config.get<string>('JupyterHub', 'pid_file');
     if (pidFile) fs.writeFileSync(path.resolve(this.cwd, pidFile), String(process.pid));
     this.running = true;
+    if (log.isDebug()) {
+      const m = process.memoryUsage();
+      const mb = (n: number) => `${(n / 1048576).toFixed(1)} MB`;
+      log.debug(`Start-up: running at ${Math.round(performance.now())} ms (since the process started); rss ${mb(m.rss)}, heap ${mb(m.heapUsed)} of ${mb(m.heapTotal)}, external ${mb(m.external)}`);
+    }
     log.info(`JupyterHub is now running at ${this.publicUrl || `${this.publicProto}://${this.publicIp || ':'}${this.publicIp ? ':' : ''}${this.publicPort}${this.baseUrl}`}`);
   }
 
@@ -319,6 +331,7 @@ export class Hub {
       this.stopping = (async () => {
         log.info('Shutting down');
         for (const t of this.timers) clearInterval(t);
+        this.stopIdleGc();
         for (const m of [...modules].reverse()) {
           if (!m.stop) continue;
           try {
