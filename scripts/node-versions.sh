@@ -94,6 +94,11 @@ case "$mode" in
       Linux/x86_64) ;;
       *) say "only Linux x64 builds are fetched (this is $(uname -s)/$(uname -m))"; exit 2 ;;
     esac
+    mkdir -p "$cache"
+    # One install at a time (checkouts of one machine share the cache); leftovers of killed runs go.
+    exec 9>"$cache/.lock"
+    flock 9
+    find "$cache" -mindepth 1 -maxdepth 2 \( -name '.fetch-*' -o -name '.modules-*' \) -exec rm -rf {} + 2>/dev/null || true
     for v in $VERSIONS; do install_node "$v"; done
     # The builds are single-threaded compiles of the same sources: run them side by side.
     pids=()
