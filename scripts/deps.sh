@@ -3,7 +3,8 @@
 #   scripts/deps.sh run    — to run the hub: build tools, Node packages, the build, and the
 #                            single-user server (jupyterhub-singleuser + JupyterLab) in .venv
 #   scripts/deps.sh test   — additionally what the tests need: PostgreSQL, Chromium, sudo,
-#                            the Python packages the tests drive (idle culler, Flask, requests)
+#                            the Python packages the tests drive (idle culler, Flask, requests),
+#                            Node.js 22 and 24 (scripts/node-versions.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-run}
@@ -41,6 +42,15 @@ fi
 say "building"
 npm run -s build
 
+# Node.js 22 and 24, each with jhub's node_modules built for its ABI, for
+# test/hub/node-versions.test.ts (scripts/node-versions.sh; a no-op when done). The first time
+# it mostly compiles better-sqlite3 twice: run it while the Python packages install.
+node_versions_pid=
+if [ "$mode" = test ]; then
+  bash scripts/node-versions.sh install &
+  node_versions_pid=$!
+fi
+
 # The single-user server the default spawner runs. It must be runnable by every user the
 # hub starts servers for: as root the virtualenv lives in /opt/jhub/venv (world-readable, built
 # on Debian's /usr/bin/python3), linked as .venv; otherwise in .venv.
@@ -64,4 +74,13 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/pip install -q --disable-pip-version-check "${py_pkgs[@]}"
   chmod -R a+rX "$(readlink -f .venv)" 2>/dev/null || true
   touch "$stamp"
+fi
+
+if [ -n "$node_versions_pid" ]; then
+  rc=0; wait "$node_versions_pid" || rc=$?
+  case $rc in
+    0) ;;
+    2) say "no other Node.js builds for this platform: test/hub/node-versions.test.ts will skip" ;;
+    *) say "scripts/node-versions.sh install failed (exit $rc)"; exit "$rc" ;;
+  esac
 fi

@@ -33,17 +33,37 @@ interface Compiled {
   map?: SourceMap;
 }
 
+/**
+ * A .ts config as JavaScript. The `typescript` package (a dependency of jhub) does it on every
+ * Node.js version alike: any TypeScript syntax (enums, namespaces, parameter properties), the
+ * same error messages, line numbers through its source map. Node's own type stripping
+ * (module.stripTypeScriptTypes, 22.13+/23.2+) is only the fallback when that package is missing:
+ * it is experimental (it prints an ExperimentalWarning), strips types but transforms nothing,
+ * and its errors read differently.
+ */
 async function compileTs(file: string, env: NodeJS.ProcessEnv, shown: string): Promise<Compiled> {
   const src = readFileSync(file, 'utf8');
+  const viaPackage = await compileWithTypescript(file, src, env, shown);
+  if (viaPackage) return viaPackage;
   const mod = (await import('node:module')) as unknown as { stripTypeScriptTypes?: (s: string, o?: object) => string };
   if (typeof mod.stripTypeScriptTypes === 'function') {
     try {
       return { code: mod.stripTypeScriptTypes(src, { mode: 'strip' }) };
     } catch (e) {
-      // e.g. enums or namespaces need a transform: fall through to the typescript package
-      if (!/transform|unsupported/i.test((e as Error).message)) throw new ConfigError(`${shown}: ${(e as Error).message}`);
+      const err = e as Error & { code?: string };
+      if (err.code === 'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX')
+        throw new ConfigError(`${shown}: ${err.message}: without the 'typescript' package, Node.js only strips types; install it (npm install typescript)`);
+      throw new ConfigError(`${shown}: syntax error in config file: ${err.message}`);
     }
   }
+  throw new ConfigError(
+    `cannot load ${file}: the 'typescript' package is not installed and this Node.js (${process.version}) cannot strip TypeScript types ` +
+      "(needs >= 22.13); install it, or write the config as jupyterhub_config.mjs",
+  );
+}
+
+/** Compile with the `typescript` package: its JS API, or TypeScript 7's native tsc. Undefined when it is not installed. */
+async function compileWithTypescript(file: string, src: string, env: NodeJS.ProcessEnv, shown: string): Promise<Compiled | undefined> {
   let ts: Record<string, unknown> | undefined;
   try {
     ts = (await import('typescript' as string)) as Record<string, unknown>;
@@ -70,11 +90,7 @@ async function compileTs(file: string, env: NodeJS.ProcessEnv, shown: string): P
   } catch {
     tscPath = undefined;
   }
-  if (!tscPath)
-    throw new ConfigError(
-      `cannot load ${file}: this Node.js (${process.version}) cannot strip TypeScript types (needs >= 22.13) and the ` +
-        "'typescript' package is not installed; install it, or write the config as jupyterhub_config.mjs",
-    );
+  if (!tscPath) return undefined;
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'jhub-tsconfig-'));
   try {
     const args = [tscPath, '--outDir', tmp, '--rootDir', path.dirname(file), '--module', 'esnext', '--target', 'es2022',

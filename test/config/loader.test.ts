@@ -267,6 +267,41 @@ test('TypeScript config with a hook, lazy containers and type imports', async ()
   assert.equal(c.origin('JupyterHub', 'port').line, 5);
 });
 
+test('TypeScript config: the typescript package compiles it on every Node.js (enums, namespaces, parameter properties; no warning)', async () => {
+  // Node 22.13+/24 has module.stripTypeScriptTypes, which rejects these (strip-only) and prints
+  // an ExperimentalWarning: the config must read the same whatever Node.js runs the hub.
+  const dir = withFiles({
+    'jupyterhub_config.ts': [
+      'enum Port { Public = 8123 }',
+      'namespace Names { export const spawner: string = "simple"; }',
+      'class Where { constructor(public ip: string) {} }',
+      "const where: Where = new Where('127.0.0.2');",
+      'export default (c: any): void => {',
+      '  c.JupyterHub.port = Port.Public;',
+      '  c.JupyterHub.ip = where.ip;',
+      '  c.JupyterHub.spawner_class = Names.spawner;',
+      '};',
+      '',
+    ].join('\n'),
+    'bad.ts': 'const a = 1;\nconst x: = 2;\n',
+  });
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+  process.on('warning', onWarning);
+  try {
+    const { config: c } = await load({ cwd: dir });
+    assert.equal(c.get('JupyterHub', 'port'), 8123);
+    assert.equal(c.get('JupyterHub', 'ip'), '127.0.0.2');
+    assert.equal(c.get('JupyterHub', 'spawner_class'), 'SimpleLocalProcessSpawner');
+    assert.equal(c.origin('JupyterHub', 'ip').line, 7);
+    await rejectsWith(load({ cwd: dir, configFile: 'bad.ts' }), /^bad.ts:2: syntax error in config file: .*TS1110/);
+    await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+  } finally {
+    process.off('warning', onWarning);
+  }
+  assert.deepEqual(warnings, []);
+});
+
 test('JavaScript config via the global get_config(), and errors with file:line', async () => {
   const dir = withFiles({
     'jupyterhub_config.mjs': "const c = get_config();\nc.JupyterHub.port = 8004;\nc.Authenticator.post_auth_hook = (a, h, auth) => auth;\n",

@@ -32,6 +32,8 @@ export interface StartHubOptions {
   config?: Record<string, Record<string, unknown>>;
   /** A Python config file body instead of (or in addition to: loaded first) the JSON config. */
   configPy?: string;
+  /** The same as a TypeScript config file (jupyterhub_config.ts); not with configPy. */
+  configTs?: string;
   /** Extra command-line arguments. */
   args?: string[];
   env?: NodeJS.ProcessEnv;
@@ -49,6 +51,12 @@ export interface StartHubOptions {
   runAs?: string;
   /** Run this jhub executable instead of the checkout's bin/jhub (e.g. an installed copy). */
   bin?: string;
+  /**
+   * Run jhub with this node executable instead of the test runner's own (process.execPath).
+   * The hub starts its children that are Node programs (jhub-proxy, .ts config compilation)
+   * with the node it runs on, so they follow.
+   */
+  node?: string;
 }
 
 export interface RunningHub {
@@ -104,11 +112,12 @@ export async function startHub(o: StartHubOptions = {}): Promise<RunningHub> {
   };
   const cfg = merge(base, o.config ?? {});
   const args: string[] = [];
-  if (o.configPy !== undefined) {
-    fs.writeFileSync(path.join(dir, 'jupyterhub_config.py'), o.configPy);
-    // JSON next to the .py file is loaded after it (higher priority).
+  const configCode = o.configPy !== undefined ? { ext: 'py', text: o.configPy } : o.configTs !== undefined ? { ext: 'ts', text: o.configTs } : undefined;
+  if (configCode) {
+    fs.writeFileSync(path.join(dir, `jupyterhub_config.${configCode.ext}`), configCode.text);
+    // JSON next to the .py/.ts file is loaded after it (higher priority).
     fs.writeFileSync(path.join(dir, 'jupyterhub_config.json'), JSON.stringify(cfg, null, 1));
-    args.push('-f', path.join(dir, 'jupyterhub_config.py'));
+    args.push('-f', path.join(dir, `jupyterhub_config.${configCode.ext}`));
   } else {
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(cfg, null, 1));
     args.push('-f', path.join(dir, 'config.json'));
@@ -120,7 +129,7 @@ export async function startHub(o: StartHubOptions = {}): Promise<RunningHub> {
     CONFIGPROXY_AUTH_TOKEN: proxyToken,
     ...o.env,
   };
-  let argv = [process.execPath, o.bin ?? JHUB_BIN, ...args];
+  let argv = [o.node ?? process.execPath, o.bin ?? JHUB_BIN, ...args];
   if (o.runAs) {
     const pw = execFileSync('getent', ['passwd', o.runAs], { encoding: 'utf8' }).trim().split(':');
     const [uid, gid, home] = [Number(pw[2]), Number(pw[3]), pw[5]];
