@@ -67,7 +67,6 @@ export const JHUB_PROXY_NODE_FLAGS = [
   '--initial-heap-size=8',
   '--single-threaded',
   '--no-allocation-site-pretenuring',
-  '--no-sparkplug',
 ];
 
 function resolveCommand(cmd: string[]): string[] {
