@@ -4,6 +4,8 @@ declare module 'autocannon' {
     average: number;
     p50: number;
     p99: number;
+    /** total count (requests: number of requests) */
+    total: number;
   }
   interface Result {
     requests: Histogram;

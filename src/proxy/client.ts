@@ -10,6 +10,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { httpRequest } from '../util/http.js';
+import { shebangNodeFlags } from '../util/shebang.js';
 import { getLogger } from '../util/log.js';
 
 const log = getLogger('JupyterHub', 'proxy');
@@ -62,12 +63,12 @@ export interface CHPOptions {
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** Our own proxy executable, resolved from the install (dist/src/proxy → bin/jhub-proxy). */
 export const JHUB_PROXY_BIN = path.resolve(here, '../../../bin/jhub-proxy');
-
-function resolveCommand(cmd: string[]): string[] {
-  // The same V8 settings as bin/jhub-proxy's shebang: a small young generation keeps RSS low
-  // with no measurable cost in throughput (see docs/proxy.md).
-  if (cmd[0] === 'jhub-proxy' && fs.existsSync(JHUB_PROXY_BIN))
-    return [process.execPath, '--max-semi-space-size=1', '--initial-heap-size=8', '--single-threaded', JHUB_PROXY_BIN, ...cmd.slice(1)];
+/**
+ * The command the hub runs: `jhub-proxy` is our own bin/jhub-proxy, run by this node with the
+ * node options of its shebang line (they keep its RSS low; see docs/proxy.md).
+ */
+export function resolveProxyCommand(cmd: string[]): string[] {
+  if (cmd[0] === 'jhub-proxy' && fs.existsSync(JHUB_PROXY_BIN)) return [process.execPath, ...shebangNodeFlags(JHUB_PROXY_BIN), JHUB_PROXY_BIN, ...cmd.slice(1)];
   return cmd;
 }
 
@@ -184,7 +185,7 @@ export class ConfigurableHTTPProxy implements Proxy {
     if (this.opts.hostRouting) args.push('--host-routing');
     if (this.opts.sslKey) args.push('--ssl-key', this.opts.sslKey);
     if (this.opts.sslCert) args.push('--ssl-cert', this.opts.sslCert);
-    const cmd = resolveCommand(this.opts.command);
+    const cmd = resolveProxyCommand(this.opts.command);
     log.info(`Starting proxy @ ${this.opts.ip ? this.opts.ip : '*'}:${this.opts.port}`);
     log.debug(`Proxy cmd: ${[...this.opts.command, ...args].join(' ')}`);
     const child = spawn(cmd[0], [...cmd.slice(1), ...args], {

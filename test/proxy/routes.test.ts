@@ -2,6 +2,8 @@
 // "last-added route per trie key" index (CHP trie semantics), incl. odd paths like "//a".
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { JHUB_PROXY_BIN, resolveProxyCommand } from '../../src/proxy/client.js';
 import { RouteTable, trieKey, cleanPath } from '../../src/proxy/routes.js';
 
 it('lookup matches a reference model under random adds/removes', () => {
@@ -67,4 +69,12 @@ it('JSON keeps CHP key order and a posted last_activity in place', () => {
   e1.ts = Date.parse('2030-01-01T00:00:00.000Z');
   assert.equal(JSON.parse(t.toJson())['/a'].last_activity, '2030-01-01T00:00:00.000Z');
   assert.deepEqual(Object.keys(JSON.parse(t.toJson(Date.parse('2025-01-01')))), ['/b']);
+});
+
+it("the hub starts jhub-proxy with the node flags of bin/jhub-proxy's shebang", () => {
+  const shebang = fs.readFileSync(JHUB_PROXY_BIN, 'utf8').split('\n')[0];
+  const flags = shebang.replace('#!/usr/bin/env -S node ', '').split(' ');
+  for (const f of ['--max-semi-space-size=1', '--single-threaded']) assert.ok(flags.includes(f), `${f} on the shebang line`);
+  assert.deepEqual(resolveProxyCommand(['jhub-proxy', '--port', '8000']), [process.execPath, ...flags, JHUB_PROXY_BIN, '--port', '8000']);
+  assert.deepEqual(resolveProxyCommand(['configurable-http-proxy', '--port', '8000']), ['configurable-http-proxy', '--port', '8000']);
 });
