@@ -23,6 +23,26 @@ export interface Logger {
 
 let format: 'text' | 'json' = process.env.JHUB_LOG_FORMAT === 'json' ? 'json' : 'text';
 let out: NodeJS.WritableStream = process.stderr;
+/**
+ * Log output that failed (a closed pipe: the terminal or the process manager that read our
+ * stderr went away) is dropped from then on. Without this, the stream's EPIPE became an
+ * uncaught exception whose own log line failed again, in a loop, and the hub ignored SIGTERM.
+ */
+let broken: NodeJS.WritableStream | null = null;
+function watch(s: NodeJS.WritableStream): void {
+  s.on('error', () => {
+    broken = s;
+  });
+}
+watch(out);
+function emit(text: string): void {
+  if (broken === out) return;
+  try {
+    out.write(text);
+  } catch {
+    broken = out;
+  }
+}
 
 function pad(n: number, w = 2): string {
   return String(n).padStart(w, '0');
@@ -36,20 +56,20 @@ export function formatTime(ms: number): string {
 const destination = {
   write(line: string): void {
     if (format === 'json') {
-      out.write(line);
+      emit(line);
       return;
     }
     let o: { level: number; time: number; name?: string; module?: string; msg?: string; err?: { stack?: string } };
     try {
       o = JSON.parse(line);
     } catch {
-      out.write(line);
+      emit(line);
       return;
     }
     const where = o.module ? `${o.name ?? 'JupyterHub'} ${o.module}` : (o.name ?? 'JupyterHub');
     let text = `[${LETTER[o.level] ?? 'I'} ${formatTime(o.time)} ${where}] ${o.msg ?? ''}\n`;
     if (o.err?.stack && root.isLevelEnabled('debug')) text += o.err.stack + '\n';
-    out.write(text);
+    emit(text);
   },
 };
 
@@ -85,6 +105,7 @@ export function setLogFormat(f: 'text' | 'json'): void {
 /** Redirect output (tests). */
 export function setLogStream(s: NodeJS.WritableStream): void {
   out = s;
+  watch(s);
 }
 
 function wrap(p: pino.Logger): Logger {
