@@ -12,6 +12,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import { ROOT, JHUB_BIN, VENV_BIN, freePort } from '../test/helpers/hub.js';
+import { shebangNodeFlags } from '../src/util/shebang.js';
 
 const argv = process.argv.slice(2);
 const opt = (k: string, d: number) => {
@@ -62,7 +63,7 @@ async function makeHub(kind: 'jhub' | 'jupyterhub'): Promise<Hub> {
       Authenticator: { admin_users: ['admin'] },
     };
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(cfg));
-    cmd = [process.execPath, JHUB_BIN, '-f', path.join(dir, 'config.json')];
+    cmd = [process.execPath, ...shebangNodeFlags(JHUB_BIN), JHUB_BIN, '-f', path.join(dir, 'config.json')];
   } else {
     fs.writeFileSync(
       path.join(dir, 'jupyterhub_config.py'),

@@ -6,4 +6,4 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 bash "$here/scripts/deps.sh" run
 # jupyterhub-singleuser from the project's virtualenv must be on the PATH the spawner passes on.
 export PATH="$(readlink -f "$here/.venv")/bin:$PATH"
-exec node "$here/bin/jhub" "$@"
+exec "$here/bin/jhub" "$@"
