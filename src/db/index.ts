@@ -124,6 +124,7 @@ async function makeKysely0(parsed: ParsedDbUrl, opts: OpenOptions, tracker: Writ
       // Only per-connection settings here: nothing may be written before the schema check.
       conn.pragma('foreign_keys = ON');
       conn.pragma('synchronous = NORMAL');
+      conn.pragma('cache_size = -1024');
       // Touch the file header so that garbage and lock problems show up now.
       conn.pragma('schema_version');
     } catch (e) {
