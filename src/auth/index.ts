@@ -66,7 +66,8 @@ export function createAuthenticator(hub: Hub): Authenticator {
 export const authModule: HubModule = {
   name: 'auth',
   async init(hub: Hub) {
-    const auth = createAuthenticator(hub);
+    // created by the rbac module already when it runs first (load_roles, load_managed_roles)
+    const auth = (hub as Partial<Hub>).authenticator ?? createAuthenticator(hub);
     hub.authenticator = auth;
     log.info(`Using Authenticator: ${auth.cls}`);
     await auth.init();
