@@ -18,7 +18,7 @@ import { LocalAuthenticator } from './local.js';
 import { PAMAuthenticator } from './pam.js';
 import { DummyAuthenticator, NullAuthenticator, SharedPasswordAuthenticator } from './simple.js';
 import { GenericOAuthenticator, LocalGenericOAuthenticator } from './oauth.js';
-import { initBlockedUsers, initUsers } from './users.js';
+import { initBlockedUsers, initGroups, initUsers } from './users.js';
 import { loginRoutes } from './login.js';
 
 export { Authenticator } from './base.js';
@@ -73,6 +73,7 @@ export const authModule: HubModule = {
     await auth.init();
     auth.checkAllowConfig();
     await initUsers(hub);
+    await initGroups(hub);
     // after load_roles / api_tokens (rbac module) and init_users, as JupyterHub.init_blocked_users
     await initBlockedUsers(hub);
   },

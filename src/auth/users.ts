@@ -309,6 +309,67 @@ export async function initUsers(hub: Hub): Promise<void> {
 }
 
 /**
+ * JupyterHub.init_groups (config.md §3, `load_groups`): create the groups, add the listed
+ * users (created if missing; membership is only ever added) and replace the properties when
+ * given. The legacy form `{"group": ["user", ...]}` is accepted with a warning. Refused
+ * with manage_groups (the authenticator owns the memberships).
+ */
+export async function initGroups(hub: Hub): Promise<void> {
+  const auth = hub.authenticator;
+  const cfg = hub.config.get<Record<string, unknown>>('JupyterHub', 'load_groups') ?? {};
+  const entries = Object.entries(cfg);
+  if (!entries.length) return;
+  if (auth.manageGroups)
+    throw new ConfigError(
+      `JupyterHub.load_groups can not be used when the authenticator manages groups (${auth.cls}.manage_groups = True): ` +
+        `group memberships come from the authenticator (groups: ${entries.map(([n]) => n).join(', ')})`,
+    );
+  const db = hub.db.db;
+  for (const [name, raw] of entries) {
+    let contents = raw;
+    if (Array.isArray(contents) || contents instanceof Set) {
+      log.warn(`JupyterHub.load_groups['${name}']: the form 'group': [usernames] is deprecated (JupyterHub 3.2), use 'group': {'users': [usernames], ...}`);
+      contents = { users: [...contents] };
+    }
+    if (!contents || typeof contents !== 'object' || Array.isArray(contents))
+      throw new ConfigError(`JupyterHub.load_groups['${name}'] must be a dict like {"users": [...], "properties": {...}}, not ${JSON.stringify(raw)}`);
+    const c = contents as Record<string, unknown>;
+    for (const k of Object.keys(c)) if (k !== 'users' && k !== 'properties') log.warn(`JupyterHub.load_groups['${name}']: ignoring unknown key '${k}'`);
+    log.debug(`Loading group ${name}`);
+    const gid = await groupId(hub, name);
+    if ('users' in c) {
+      const users = c.users instanceof Set ? [...c.users] : c.users;
+      if (!Array.isArray(users) || users.some((u) => typeof u !== 'string'))
+        throw new ConfigError(`JupyterHub.load_groups['${name}'].users must be a list of user names, not ${JSON.stringify(c.users)}`);
+      for (const u0 of users as string[]) {
+        const uname = auth.normalizeUsername(u0);
+        let user = await findUser(hub, uname);
+        if (!user) {
+          if (!auth.validateUsername(uname)) throw new ConfigError(`JupyterHub.load_groups['${name}']: username '${uname}' is not valid`);
+          log.info(`Creating user ${uname} found in group: ${name}`);
+          user = await createUserRow(hub, uname, false);
+          await auth.addUser(user);
+        }
+        const r = await db.insertInto('user_group_map').values({ user_id: user.id, group_id: gid }).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+        if (Number(r.numInsertedOrUpdatedRows ?? 0)) log.debug(`Adding user ${uname} to group ${name}`);
+      }
+    }
+    if ('properties' in c) {
+      const props = c.properties;
+      if (!props || typeof props !== 'object' || Array.isArray(props))
+        throw new ConfigError(`JupyterHub.load_groups['${name}'].properties must be a dict, not ${JSON.stringify(props)}`);
+      const json = JSON.stringify(props);
+      const row = await db.selectFrom('groups').select('properties').where('id', '=', gid).executeTakeFirst();
+      if (row?.properties !== json) {
+        log.debug(`Setting properties of group ${name}: ${json}`);
+        await db.updateTable('groups').set({ properties: json }).where('id', '=', gid).execute();
+      }
+    }
+  }
+  hub.rbac?.invalidate();
+}
+
+/**
  * JupyterHub.init_blocked_users (run at start-up, after roles and api_tokens are loaded):
  * users in Authenticator.blocked_users who exist in the database lose the admin flag, their
  * roles and their group memberships, exactly as in JupyterHub 5. JupyterHub leaves the
