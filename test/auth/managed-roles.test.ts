@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { startHub, type RunningHub } from '../helpers/hub.js';
+import { ROOT, startHub, type RunningHub } from '../helpers/hub.js';
 import { CookieClient, xsrfFrom } from './client.js';
 
 async function login(hub: RunningHub, username: string, password: string) {
@@ -195,6 +195,49 @@ describe('manage_roles with a Python authenticator subclass', () => {
     assert.ok(dbRoles(hub).get('admin')!.scopes.includes('admin:users'), 'admin role unchanged');
     // the hub still works
     assert.equal((await login(hub, 'erin', 'none')).status, 302);
+  });
+});
+
+describe('manage_roles with a JS config: a subclass of a jhub authenticator', () => {
+  let hub: RunningHub;
+  before(async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jhub-test-jsroles-'));
+    const simple = path.join(ROOT, 'dist', 'src', 'auth', 'simple.js');
+    fs.writeFileSync(
+      path.join(dir, 'jupyterhub_config.mjs'),
+      [
+        `import { DummyAuthenticator } from ${JSON.stringify(simple)};`,
+        'class TeamAuthenticator extends DummyAuthenticator {',
+        '  async authenticate(handler, data) {',
+        "    return { name: data.username, roles: [{ name: `team-${data.password}`, scopes: ['read:hub'] }] };",
+        '  }',
+        '  async loadManagedRoles() {',
+        "    return [{ name: 'js-startup', scopes: ['read:hub'], users: ['gina'] }];",
+        '  }',
+        '}',
+        'export default (c) => {',
+        '  c.JupyterHub.authenticator_class = TeamAuthenticator;',
+        '  c.Authenticator.manage_roles = true;',
+        '};',
+        '',
+      ].join('\n'),
+    );
+    // the JSON written next to it (loaded after it) must not name another authenticator
+    hub = await startHub({ dir, configPy: '', config: { JupyterHub: { authenticator_class: undefined } }, args: ['-f', path.join(dir, 'jupyterhub_config.mjs')] });
+  });
+  after(async () => {
+    await hub?.cleanup();
+  });
+
+  test('loadManagedRoles() at start-up, roles from authenticate() at login', async () => {
+    assert.deepEqual(sorted((await userModel(hub, 'gina')).roles), ['js-startup', 'user']);
+    assert.equal((await login(hub, 'hal', 'blue')).status, 302);
+    assert.deepEqual((await userModel(hub, 'hal')).roles, ['team-blue']);
+    assert.equal((await login(hub, 'hal', 'red')).status, 302);
+    assert.deepEqual((await userModel(hub, 'hal')).roles, ['team-red']);
+    const roles = dbRoles(hub);
+    assert.ok(!roles.has('team-blue'), 'no longer held: deleted');
+    assert.equal(roles.get('team-red')?.managed, 1);
   });
 });
 
