@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT, type RunningHub } from '../helpers/hub.js';
-import { apiHub, call } from './util.js';
+import { apiHub, call, responseSchema, validate } from './util.js';
 
 const STANDIN = path.join(ROOT, 'bench', 'fixtures', 'standin.py');
 
@@ -110,6 +110,7 @@ describe('POST /shutdown', () => {
     const r = await call(hub, '/shutdown', { method: 'POST', json: { servers: true, proxy: false } });
     assert.equal(r.status, 202);
     assert.deepEqual(r.body, { message: 'Shutting down Hub' });
+    assert.deepEqual(validate(r.body, responseSchema('/shutdown', 'post', 202)), []);
     assert.equal(await exited(hub), 0);
     assert.ok(!alive(serverPid), 'server stopped');
     assert.ok(alive(proxyPid), 'proxy left running');
