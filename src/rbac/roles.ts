@@ -204,7 +204,10 @@ export async function loadRoles(hub: Hub, scopes: ScopeSet): Promise<Set<string>
   const managedNames = new Set(specs.filter((s) => s.managed).map((s) => s.name));
   await db.transaction().execute(async (trx) => {
     let staleManaged = 0;
+    const defaultNames = new Set(defaultRoles().map((d) => d.name));
     for (const role of existing) {
+      // default roles are never deleted (also when load_managed_roles() redefines one)
+      if (defaultNames.has(role.name)) continue;
       if (!role.managed_by_auth && !plainNames.has(role.name)) {
         log.warn(`Deleting role ${role.name}`);
       } else if (reset && role.managed_by_auth && !managedNames.has(role.name)) {
