@@ -108,11 +108,14 @@ export async function syncRoles(hub: Hub, user: UserRow, roles: unknown): Promis
   if (granted.length) log.info(`Granting user ${user.name} role(s): ${granted.join(', ')}`);
   if (stripped.length) log.info(`Stripping user ${user.name} role(s): ${stripped.map((r) => r.name).join(', ')}`);
   const asList = (v: unknown): string[] => (v instanceof Set ? [...v] : (v as string[])).map(String);
+  // logins that change nothing keep the RBAC caches
+  let changed = granted.length > 0 || stripped.length > 0;
   await db.transaction().execute(async (trx) => {
     for (const [name, spec] of byName) {
       let role = await trx.selectFrom('roles').selectAll().where('name', '=', name).executeTakeFirst();
       if (!role) {
         log.info(`Creating new role ${name}`);
+        changed = true;
         if (!(Array.isArray(spec.scopes) && spec.scopes.length)) log.warn(`Role ${name} will have no scopes`);
         role = await trx
           .insertInto('roles')
@@ -127,6 +130,7 @@ export async function syncRoles(hub: Hub, user: UserRow, roles: unknown): Promis
         if (sc.length && JSON.stringify(sc) !== role.scopes) upd.scopes = JSON.stringify(sc);
         if (Object.keys(upd).length) {
           log.info(`Role ${name}: ${Object.keys(upd).join(' and ')} changed by the authenticator`);
+          changed = true;
           await trx.updateTable('roles').set(upd).where('id', '=', role.id).execute();
         }
       }
@@ -136,6 +140,7 @@ export async function syncRoles(hub: Hub, user: UserRow, roles: unknown): Promis
         const rows = names.length ? await trx.selectFrom(table).select(['id', 'name']).where('name', 'in', names).execute() : [];
         const missing = names.filter((n) => !rows.some((r) => r.name === n));
         if (missing.length) log.warn(`Could not assign the role ${name} to ${key}: ${missing.join(', ')} not found in the database`);
+        changed = true;
         return rows.map((r) => r.id);
       };
       const userIds = await members('users', 'users');
@@ -187,7 +192,7 @@ export async function syncRoles(hub: Hub, user: UserRow, roles: unknown): Promis
       await trx.deleteFrom('roles').where('id', '=', r.id).execute();
     }
   });
-  hub.rbac?.invalidate();
+  if (changed) hub.rbac?.invalidate();
 }
 
 /**
@@ -213,6 +218,7 @@ export async function applyAuthModel(hub: Hub, model: AuthModel, existing?: User
     await db.updateTable('users').set({ admin: model.admin ? 1 : 0 }).where('id', '=', user.id).execute();
     user = { ...user, admin: model.admin ? 1 : 0 };
     await hub.rbac?.assignDefaultRoles(user);
+    hub.rbac?.invalidate(); // the admin flag itself decides scopes (and cached token scopes)
   } else if (auth.manageRoles) {
     // JupyterHub grants the default roles at every login; with manage_roles the sync below
     // removes them again unless the authenticator lists them
