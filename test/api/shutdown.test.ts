@@ -7,6 +7,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ROOT, type RunningHub } from '../helpers/hub.js';
 import { apiHub, call, responseSchema, validate } from './util.js';
@@ -42,15 +43,16 @@ async function exited(hub: RunningHub, ms = 30000): Promise<number | null> {
 
 /** A hub whose user `sam` has a running server; returns the server's and the proxy's pids. */
 async function hubWithServer(jupyterhub: Record<string, unknown>): Promise<{ hub: RunningHub; serverPid: number; proxyPid: number }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jhub-test-shutdown-'));
   const hub = await apiHub({
+    dir,
     config: {
       JupyterHub: { spawner_class: 'simple', ...jupyterhub },
       Spawner: { cmd: ['python3', '-I', '-S', STANDIN], start_timeout: 60, http_timeout: 60 },
+      SimpleLocalProcessSpawner: { home_dir_template: path.join(dir, 'home', '{username}') },
     },
   });
   hubs.push(hub);
-  const home = path.join(hub.dir, 'home');
-  fs.mkdirSync(home, { recursive: true });
   assert.equal((await call(hub, '/users/sam', { method: 'POST', json: {} })).status, 201);
   const start = await call(hub, '/users/sam/server', { method: 'POST', json: {} });
   assert.ok([201, 202].includes(start.status), start.text);
