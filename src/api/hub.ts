@@ -175,12 +175,21 @@ export function registerHubRoutes(app: FastifyInstance, hub: Hub, api: string): 
 
   // ---- shutdown
   app.post(`${api}/shutdown`, { preHandler: rbac.guard({ scopes: ['shutdown'] }) }, async (req, reply) => {
-    const data = jsonBody(req) ?? {};
-    if (!isDict(data)) throw new HttpError(400, 'body must be a json dict');
-    for (const k of ['servers', 'proxy']) {
-      if (k in data && typeof data[k] !== 'boolean') throw new HttpError(400, `${k} must be true or false, got ${pyRepr(data[k])}`);
+    const data = jsonBody(req);
+    const opts: { servers?: boolean; proxy?: boolean } = {};
+    if (data !== null && !isDict(data) && !(Array.isArray(data) && data.length === 0)) throw new HttpError(400, 'body must be a json dict');
+    if (isDict(data)) {
+      // JupyterHub checks proxy first; 1/0 pass as booleans there (Python's True == 1)
+      for (const k of ['proxy', 'servers'] as const) {
+        if (!(k in data)) continue;
+        const v = data[k];
+        if (v !== true && v !== false && v !== 1 && v !== 0) throw new HttpError(400, `${k} must be true or false, got ${pyRepr(v)}`);
+        opts[k] = !!v;
+      }
     }
-    (hub as unknown as { shutdownOptions?: Record<string, unknown> }).shutdownOptions = { servers: data.servers, proxy: data.proxy };
+    // for this shutdown only: overrides JupyterHub.cleanup_servers / cleanup_proxy
+    hub.shutdownOptions = opts;
+    log.info(`Shutdown requested through the API by ${(req as unknown as { identityName?: string }).identityName ?? '?'}${Object.keys(opts).length ? ` (${JSON.stringify(opts)})` : ''}`);
     reply.raw.once('finish', () => setTimeout(() => void hub.stop(), 10));
     return sendJson(reply, 202, { message: 'Shutting down Hub' });
   });

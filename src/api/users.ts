@@ -352,9 +352,10 @@ export function registerUserRoutes(app: FastifyInstance, hub: Hub, api: string):
       // credentials in the body, for the authenticator (no XSRF check then)
       const authn = authenticatorOf(hub);
       let who: string | null = null;
-      if (authn?.authenticate && body.auth !== undefined) {
+      if (authn?.getAuthenticatedUser && body.auth !== undefined) {
         try {
-          const r = await authn.authenticate(req, body.auth);
+          // JupyterHub's BaseHandler.authenticate: the full login checks (blocked, allowed...)
+          const r = await authn.getAuthenticatedUser({ hub, request: req, reply } as never, body.auth as Record<string, string>);
           who = typeof r === 'string' ? r : isDict(r) && typeof r.name === 'string' ? r.name : null;
         } catch (e) {
           log.error(`Error authenticating request for ${req.url}: ${(e as Error).message}`);

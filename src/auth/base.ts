@@ -20,9 +20,24 @@ export interface AuthModel {
   admin?: boolean | null;
   /** Group names (required when manage_groups is on). */
   groups?: string[] | null;
-  /** Roles (names or {name, description, scopes}) when manage_roles is on. */
-  roles?: (string | { name: string; description?: string; scopes?: string[] })[] | null;
+  /**
+   * Roles when manage_roles is on: role definitions as in load_roles ({name, description?,
+   * scopes?, users?, groups?, services?}; a plain name is accepted too). The user's roles
+   * become exactly these (rbac.md §8.3).
+   */
+  roles?: (string | RoleDefinition)[] | null;
   auth_state?: Record<string, unknown> | null;
+  [k: string]: unknown;
+}
+
+/** A role definition (JupyterHub.load_roles format), as returned by load_managed_roles() or in an auth model. */
+export interface RoleDefinition {
+  name: string;
+  description?: string | null;
+  scopes?: string[];
+  users?: string[];
+  groups?: string[];
+  services?: string[];
   [k: string]: unknown;
 }
 
@@ -88,6 +103,9 @@ export class Authenticator {
   get manageRoles(): boolean {
     return !!this.cfg<boolean>('manage_roles');
   }
+  get resetManagedRolesOnStartup(): boolean {
+    return !!this.cfg<boolean>('reset_managed_roles_on_startup');
+  }
   get enableAuthState(): boolean {
     return !!this.cfg<boolean>('enable_auth_state');
   }
@@ -137,8 +155,6 @@ export class Authenticator {
     }
     if (this.enableAuthState && !this.hub.crypt?.available)
       throw new ConfigError('auth_state is enabled, but encryption is not available: Encryption keys must be specified in JUPYTERHUB_CRYPT_KEY env (openssl rand -hex 32)');
-    if (this.manageRoles && this.cfg<boolean>('reset_managed_roles_on_startup'))
-      throw new ConfigError('Authenticator.reset_managed_roles_on_startup needs an authenticator that loads managed roles; this one does not');
     this.blockedUsers = this.cfgSet('blocked_users');
   }
 
@@ -193,6 +209,35 @@ export class Authenticator {
     return null;
   }
 
+  /**
+   * The configured `authenticate` function (jhub extension: what a Python subclass overriding
+   * `authenticate` becomes, or a function in a JS/TS config), called as a method; else this
+   * class's `authenticate`.
+   */
+  protected runAuthenticate(ctx: AuthContext | null, data: Record<string, string>): Promise<AuthModel | string | null> {
+    const fn = this.cfg<unknown>('authenticate');
+    if (typeof fn === 'function') return callHook<AuthModel | string | null>((fn as (...a: unknown[]) => unknown).bind(this), ctx, data);
+    return this.authenticate(ctx, data);
+  }
+
+  /**
+   * Role definitions (load_roles format, may list users, groups and services) that the
+   * authenticator manages, loaded at every start-up when manage_roles is on (JupyterHub 5's
+   * `load_managed_roles`). Override in a subclass, or set the `load_managed_roles` option
+   * (a Python subclass's `load_managed_roles` method becomes it).
+   */
+  async loadManagedRoles(): Promise<unknown> {
+    if (!this.manageRoles) throw new ConfigError('Managed roles can only be loaded when Authenticator.manage_roles is True');
+    const fn = this.cfg<unknown>('load_managed_roles');
+    if (typeof fn === 'function') return callHook<unknown>((fn as (...a: unknown[]) => unknown).bind(this));
+    if (this.resetManagedRolesOnStartup)
+      throw new ConfigError(
+        `Authenticator.reset_managed_roles_on_startup = True needs an authenticator that implements load_managed_roles() (${this.cls} does not): ` +
+          'with the default (no roles) every managed role and role assignment would be removed at each start-up',
+      );
+    return [];
+  }
+
   checkBlockedUsers(username: string, _model?: AuthModel): boolean | Promise<boolean> {
     return !this.blockedUsers.has(username);
   }
@@ -211,7 +256,7 @@ export class Authenticator {
    * allowed → admin → post_auth_hook. Null when login must fail (reason logged).
    */
   async getAuthenticatedUser(ctx: AuthContext | null, data: Record<string, string>): Promise<AuthModel | null> {
-    const got = await this.authenticate(ctx, data);
+    const got = await this.runAuthenticate(ctx, data);
     if (got === null || got === undefined) return null;
     const model: AuthModel = typeof got === 'string' ? { name: got } : { ...got };
     if (typeof model.name !== 'string') throw new Error('authenticator returned a user without a name');

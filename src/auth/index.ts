@@ -18,7 +18,7 @@ import { LocalAuthenticator } from './local.js';
 import { PAMAuthenticator } from './pam.js';
 import { DummyAuthenticator, NullAuthenticator, SharedPasswordAuthenticator } from './simple.js';
 import { GenericOAuthenticator, LocalGenericOAuthenticator } from './oauth.js';
-import { initBlockedUsers, initUsers } from './users.js';
+import { initBlockedUsers, initGroups, initUsers } from './users.js';
 import { loginRoutes } from './login.js';
 
 export { Authenticator } from './base.js';
@@ -66,12 +66,14 @@ export function createAuthenticator(hub: Hub): Authenticator {
 export const authModule: HubModule = {
   name: 'auth',
   async init(hub: Hub) {
-    const auth = createAuthenticator(hub);
+    // created by the rbac module already when it runs first (load_roles, load_managed_roles)
+    const auth = (hub as Partial<Hub>).authenticator ?? createAuthenticator(hub);
     hub.authenticator = auth;
     log.info(`Using Authenticator: ${auth.cls}`);
     await auth.init();
     auth.checkAllowConfig();
     await initUsers(hub);
+    await initGroups(hub);
     // after load_roles / api_tokens (rbac module) and init_users, as JupyterHub.init_blocked_users
     await initBlockedUsers(hub);
   },

@@ -92,7 +92,7 @@ export const SPAWNER_ROUND_TRIP = [
   'debug',
   'disable_user_config',
 ];
-const AUTH_TRAITS = ['username_map', 'username_pattern', 'allowed_users', 'admin_users', 'blocked_users', 'allow_all', 'enable_auth_state', 'manage_groups'];
+const AUTH_TRAITS = ['username_map', 'username_pattern', 'allowed_users', 'admin_users', 'blocked_users', 'allow_all', 'enable_auth_state', 'manage_groups', 'manage_roles', 'reset_managed_roles_on_startup'];
 
 function seconds(env: NodeJS.ProcessEnv, dflt: number): number {
   const v = Number(env.JHUB_PYTHON_HOOK_TIMEOUT);

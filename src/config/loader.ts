@@ -420,7 +420,11 @@ function validateEntry(raw: RawEntry, def: TraitDef, w: string): Entry {
  * (the JS `this` at the call site, or an argument of the hook).
  */
 export const SUBCLASS_METHODS: Record<string, Record<string, { trait: string; self: 'this' | number }>> = {
-  authenticator: { normalize_username: { trait: 'normalize_username', self: 'this' } },
+  authenticator: {
+    normalize_username: { trait: 'normalize_username', self: 'this' },
+    authenticate: { trait: 'authenticate', self: 'this' },
+    load_managed_roles: { trait: 'load_managed_roles', self: 'this' },
+  },
   spawner: { options_from_form: { trait: 'options_from_form', self: 1 } },
   proxy: {},
 };
@@ -475,6 +479,8 @@ const HOOK_SIGNATURES: Record<string, string> = {
   options_from_form: '(formData) => ({ ... })',
   username_claim: '(userdata) => userdata.email',
   modify_auth_state_hook: '(authenticator, authState) => authState',
+  authenticate: 'async function (handler, data) { return { name: data.username, roles: [...] }; }',
+  load_managed_roles: 'async () => [{ name: "...", scopes: [...], users: [...] }]',
 };
 
 function opaqueMessage(w: string, cls: string, trait: string, def: TraitDef, o: PyOpaque): string {

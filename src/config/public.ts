@@ -367,8 +367,12 @@ export interface AuthenticatorConfig {
   manage_groups?: boolean;
   /** Take users' roles from the authenticator. */
   manage_roles?: boolean;
-  /** Remove roles granted by the authenticator at startup. */
+  /** At startup, remove managed roles and managed role assignments that load_managed_roles() no longer gives. */
   reset_managed_roles_on_startup?: boolean;
+  /** jhub extension: function (handler, data) returning the user name, an auth model ({name, admin?, groups?, roles?, auth_state?}) or null, called with the authenticator as `this`, replacing the class's own check (the way to express a Python override of authenticate). */
+  authenticate?: Hook | null;
+  /** jhub extension: function () returning the role definitions (load_roles format) the authenticator manages, loaded at every startup when manage_roles is set (the way to express a Python override of load_managed_roles). */
+  load_managed_roles?: Hook | null;
   /** Add a one-time-password field to the login form. */
   request_otp?: boolean;
   /** Label of the one-time-password field. */

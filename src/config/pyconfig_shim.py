@@ -611,13 +611,17 @@ def _install_standin_methods():
         pattern = getattr(self, "username_pattern", "")
         return not pattern or bool(re.match(pattern, username))
 
+    async def load_managed_roles(self):
+        return []
+
     def get_env(self):
         return dict(getattr(self, "environment", None) or {})
 
     def options_from_form(self, formdata):
         return formdata
 
-    for name, meths in (("Authenticator", {"normalize_username": normalize_username, "validate_username": validate_username}),
+    for name, meths in (("Authenticator", {"normalize_username": normalize_username, "validate_username": validate_username,
+                                           "load_managed_roles": load_managed_roles}),
                         ("Spawner", {"get_env": get_env, "options_from_form": options_from_form})):
         cls = standins.get(name)
         if cls is not None:

@@ -143,6 +143,14 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('oauth_codes').addColumn('code_challenge_method', 'varchar(16)').execute();
       },
     },
+    '0005_role_map_managed_by_auth': {
+      async up(db: Kysely<any>) {
+        // Authenticator.manage_roles: which role assignments the authenticator made, so that
+        // reset_managed_roles_on_startup can remove the ones load_managed_roles() no longer gives.
+        for (const table of ['user_role_map', 'group_role_map', 'service_role_map'])
+          await db.schema.alterTable(table).addColumn('managed_by_auth', 'integer', (c: any) => c.notNull().defaultTo(0)).execute();
+      },
+    },
   };
 }
 

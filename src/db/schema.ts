@@ -57,14 +57,20 @@ export interface UserGroupMap {
 export interface UserRoleMap {
   user_id: number;
   role_id: number;
+  /** 1 when the authenticator made this assignment (manage_roles; migration 0005). */
+  managed_by_auth: ColumnType<number, number | undefined, number>;
 }
 export interface GroupRoleMap {
   group_id: number;
   role_id: number;
+  /** 1 when the authenticator made this assignment (manage_roles; migration 0005). */
+  managed_by_auth: ColumnType<number, number | undefined, number>;
 }
 export interface ServiceRoleMap {
   service_id: number;
   role_id: number;
+  /** 1 when the authenticator made this assignment (manage_roles; migration 0005). */
+  managed_by_auth: ColumnType<number, number | undefined, number>;
 }
 
 export interface ServicesTable {

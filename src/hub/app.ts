@@ -75,6 +75,16 @@ export class Hub {
   hubApiUrl = '';
   readonly startedAt = new Date();
   private stopping: Promise<void> | null = null;
+  /** Set by POST /shutdown: overrides cleanup_servers / cleanup_proxy for this shutdown. */
+  shutdownOptions: { servers?: boolean; proxy?: boolean } = {};
+  /** Whether stopping the hub stops the user servers (cleanup_servers, or the shutdown request). */
+  get cleanupServers(): boolean {
+    return this.shutdownOptions.servers ?? !!this.config.get<boolean>('JupyterHub', 'cleanup_servers');
+  }
+  /** Whether stopping the hub stops the proxy it started (cleanup_proxy, or the shutdown request). */
+  get cleanupProxy(): boolean {
+    return this.shutdownOptions.proxy ?? !!this.config.get<boolean>('JupyterHub', 'cleanup_proxy');
+  }
   private stoppedResolve!: () => void;
   /** Resolves when the hub has stopped. */
   readonly stopped = new Promise<void>((r) => (this.stoppedResolve = r));
@@ -343,8 +353,11 @@ export class Hub {
         if (this.proxy) {
           // a start-up that failed leaves no proxy behind (it was started alongside the hub's init)
           await this.proxyStarting?.catch(() => {});
-          if (this.config.get<boolean>('JupyterHub', 'cleanup_proxy') || !this.running) await this.proxy.stop().catch((e) => log.error(`Error stopping the proxy: ${e.message}`));
-          else (this.proxy as ConfigurableHTTPProxy).detach?.();
+          if (this.cleanupProxy || !this.running) await this.proxy.stop().catch((e) => log.error(`Error stopping the proxy: ${e.message}`));
+          else {
+            log.info('Leaving proxy running');
+            (this.proxy as ConfigurableHTTPProxy).detach?.();
+          }
         }
         if (this.server) await this.server.close().catch(() => {});
         if (this.db) await this.db.close().catch(() => {});

@@ -13,6 +13,7 @@ export interface AuthenticatorLike {
   addUser?(user: UserRow): unknown;
   deleteUser?(user: UserRow): unknown;
   authenticate?(req: unknown, data: unknown): unknown;
+  getAuthenticatedUser?(ctx: never, data: Record<string, string>): Promise<{ name: string } | null>;
   constructor?: { name?: string };
   className?: string;
 }

@@ -93,8 +93,19 @@ export class Rbac {
     }
     const n = Object.keys(this.hub.config.get<Record<string, unknown>>('JupyterHub', 'custom_scopes') ?? {}).length;
     if (n) log.info(`Defining ${n} custom scopes.`);
-    await loadRoles(this.hub, this.scopeSet);
+    this.configRoleNames = await loadRoles(this.hub, this.scopeSet);
     this.invalidate();
+  }
+
+  /**
+   * Names of the roles defined by load_roles and Authenticator.load_managed_roles(): a managed
+   * role that loses its last member at login is deleted unless it is one of these.
+   */
+  configRoleNames = new Set<string>();
+
+  /** Whether the authenticator manages roles: then a user's roles are exactly the stored ones. */
+  private get authManagesRoles(): boolean {
+    return !!(this.hub as { authenticator?: { manageRoles?: boolean } }).authenticator?.manageRoles;
   }
 
   private async roles(): Promise<Map<number, RoleInfo>> {
@@ -128,12 +139,15 @@ export class Rbac {
     if (hit && hit.gen === this.gen && hit.admin === admin) return hit;
     const gen = this.gen;
     const roles = await this.roles();
+    const managedRoles = this.authManagesRoles;
     const own = (await db.selectFrom('user_role_map').select('role_id').where('user_id', '=', user.id).execute()).filter(
-      (r) => admin || roles.get(r.role_id)?.name !== 'admin',
+      (r) => managedRoles || admin || roles.get(r.role_id)?.name !== 'admin',
     );
-    // ...except a blocked user (Authenticator.blocked_users), who gets no default role at all.
+    // ...except a blocked user (Authenticator.blocked_users), who gets no default role at all,
+    // and when the authenticator manages roles: it may strip the default roles (rbac.md §8.3),
+    // so the stored assignments are exact (logins and user creation store the defaults).
     const blocked = (this.hub as { authenticator?: { blockedUsers?: Set<string> } }).authenticator?.blockedUsers?.has(user.name) ?? false;
-    for (const name of blocked ? [] : admin ? ['user', 'admin'] : ['user']) {
+    for (const name of blocked || managedRoles ? [] : admin ? ['user', 'admin'] : ['user']) {
       const role = await this.roleByName(name);
       if (role) own.push({ role_id: role.id });
     }
@@ -369,16 +383,18 @@ export class Rbac {
     return { model: out, keys };
   }
 
-  /** Give a user the default roles (user; admin when flagged). */
+  /** Give a user the default roles (user; admin when flagged, removed otherwise). */
   async assignDefaultRoles(user: Pick<UserRow, 'id' | 'admin'>, trx = this.hub.db.db): Promise<void> {
     const userRole = await this.roleByName('user');
     const adminRole = await this.roleByName('admin');
-    if (userRole) await trx.insertInto('user_role_map').values({ user_id: user.id, role_id: userRole.id }).onConflict((oc) => oc.doNothing()).execute();
+    let changed = 0;
+    const n = (r: { numInsertedOrUpdatedRows?: bigint; numDeletedRows?: bigint } | undefined) => Number(r?.numInsertedOrUpdatedRows ?? r?.numDeletedRows ?? 0);
+    if (userRole) changed += n(await trx.insertInto('user_role_map').values({ user_id: user.id, role_id: userRole.id }).onConflict((oc) => oc.doNothing()).executeTakeFirst());
     if (adminRole) {
-      if (user.admin) await trx.insertInto('user_role_map').values({ user_id: user.id, role_id: adminRole.id }).onConflict((oc) => oc.doNothing()).execute();
-      else await trx.deleteFrom('user_role_map').where('user_id', '=', user.id).where('role_id', '=', adminRole.id).execute();
+      if (user.admin) changed += n(await trx.insertInto('user_role_map').values({ user_id: user.id, role_id: adminRole.id }).onConflict((oc) => oc.doNothing()).executeTakeFirst());
+      else changed += n(await trx.deleteFrom('user_role_map').where('user_id', '=', user.id).where('role_id', '=', adminRole.id).executeTakeFirst());
     }
-    this.invalidate();
+    if (changed) this.invalidate();
   }
 
   /** Create a user row with the default roles (for login/API/other modules). */
@@ -402,6 +418,10 @@ declare module '../hub/app.js' {
 export const rbacModule: HubModule = {
   name: 'rbac',
   async init(hub) {
+    // The authenticator exists before the roles are loaded: load_roles normalizes user names
+    // with it, and with manage_roles its load_managed_roles() gives roles (JupyterHub order).
+    const h = hub as unknown as { authenticator?: unknown };
+    if (!h.authenticator) h.authenticator = (await import('../auth/index.js')).createAuthenticator(hub);
     hub.rbac = new Rbac(hub);
     await hub.rbac.init();
   },

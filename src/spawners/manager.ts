@@ -728,11 +728,11 @@ export class SpawnManager implements ServerManager {
     }
   }
 
-  /** Hub shutdown: stop every server when cleanup_servers (JupyterHub 5 default: True). */
+  /** Hub shutdown: stop every server when cleanup_servers (JupyterHub 5 default: True; POST /shutdown may override it). */
   async shutdown(): Promise<void> {
     this.closed = true;
     for (const e of this.entries.values()) if (e.pollTimer) clearTimeout(e.pollTimer);
-    if (!this.hub.config.get<boolean>('JupyterHub', 'cleanup_servers')) {
+    if (!this.hub.cleanupServers) {
       log.info('Leaving single-user servers running');
       return;
     }

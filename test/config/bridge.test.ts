@@ -174,13 +174,13 @@ describe('Python bridge: what does not cross', () => {
       '        return x',
       '    def normalize_username(self, username):',
       '        return self._helper(username)',
-      '    async def authenticate(self, handler, data):',
-      '        return data["username"]',
+      '    async def check_allowed(self, username, model):',
+      '        return True',
       'c.JupyterHub.authenticator_class = MyAuth',
       '',
     ].join('\n');
     await assert.rejects(load({ cwd: withFiles({ 'jupyterhub_config.py': py }), env }), (e: Error) => {
-      assert.match(e.message, /^jupyterhub_config.py:7: the method MyAuth.authenticate \(of the class set as JupyterHub.authenticator_class at jupyterhub_config.py:9\) is not supported: jhub calls only normalize_username/);
+      assert.match(e.message, /^jupyterhub_config.py:7: the method MyAuth.check_allowed \(of the class set as JupyterHub.authenticator_class at jupyterhub_config.py:9\) is not supported: jhub calls only normalize_username, authenticate, load_managed_roles/);
       return true;
     });
   });
