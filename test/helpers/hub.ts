@@ -49,6 +49,8 @@ export interface StartHubOptions {
   runAs?: string;
   /** Run this jhub executable instead of the checkout's bin/jhub (e.g. an installed copy). */
   bin?: string;
+  /** Arguments for node itself, before the script (e.g. ['--cpu-prof']). */
+  nodeArgs?: string[];
 }
 
 export interface RunningHub {
@@ -120,7 +122,7 @@ export async function startHub(o: StartHubOptions = {}): Promise<RunningHub> {
     CONFIGPROXY_AUTH_TOKEN: proxyToken,
     ...o.env,
   };
-  let argv = [process.execPath, o.bin ?? JHUB_BIN, ...args];
+  let argv = [process.execPath, ...(o.nodeArgs ?? []), o.bin ?? JHUB_BIN, ...args];
   if (o.runAs) {
     const pw = execFileSync('getent', ['passwd', o.runAs], { encoding: 'utf8' }).trim().split(':');
     const [uid, gid, home] = [Number(pw[2]), Number(pw[3]), pw[5]];
