@@ -5,7 +5,7 @@
  * into a cache directory; bench/fixtures/standin.py when no C compiler is found (or with
  * `--standin py`). Measures: one spawn (POST → 201, server ready and routed); N spawns at once
  * until all are ready; stopping all of them. During the N-spawn burst the hub's own
- * /hub/health (hub port, not through the proxy) is requested every 10 ms, one at a time: its
+ * /hub/health (hub port, not through the proxy) is requested every 5 ms, one at a time: its
  * latency shows how long the hub's event loop is blocked.
  *
  * Proxies: by default each hub uses its own default (jhub: jhub-proxy; JupyterHub:
@@ -68,8 +68,24 @@ interface Target {
   hubUrl: string;
   token: string;
   proxy: string;
+  /** The hub's process id (for its CPU time). */
+  pid: number;
+  /** What the hub printed (if captured), for error reports. */
+  output?: () => string;
   stop(): Promise<void>;
 }
+
+/** CPU time (user + system, ms) a process has used so far, from /proc. */
+function cpuMs(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 async function api(t: Target, method: string, p: string, body?: unknown): Promise<{ status: number; text: string }> {
   const r = await fetch(`${t.url}/hub/api${p}`, {
@@ -116,7 +132,7 @@ async function startJhub(): Promise<Target> {
       ...(proxy.name === 'jhub-proxy' ? {} : { ConfigurableHTTPProxy: { command: proxy.command } }),
     },
   });
-  const t: Target = { name: 'jhub', url: hub.url, hubUrl: hub.hubUrl, token: hub.adminToken, proxy: proxy.name, stop: async () => void (await hub.stop()) };
+  const t: Target = { name: 'jhub', url: hub.url, hubUrl: hub.hubUrl, token: hub.adminToken, proxy: proxy.name, pid: hub.pid, output: hub.output, stop: async () => void (await hub.stop()) };
   await waitReady(t).catch((e) => {
     void hub.stop('SIGKILL');
     throw new Error(`${(e as Error).message}:\n${hub.output()}`);
@@ -164,6 +180,7 @@ c.JupyterHub.log_level = 'WARN'
     hubUrl: `http://127.0.0.1:${hubPort}`,
     token,
     proxy: proxy.name,
+    pid: proc.pid!,
     stop: async () => {
       proc.kill('SIGTERM');
       await new Promise((r) => proc.once('exit', r));
@@ -174,7 +191,7 @@ c.JupyterHub.log_level = 'WARN'
 }
 
 /**
- * Requests the hub's /hub/health on its own port, one at a time, 10 ms apart, until stopped:
+ * Requests the hub's /hub/health on its own port, one at a time, 5 ms apart, until stopped:
  * the latencies show how long the hub could not answer (event loop busy).
  */
 function probeHealth(t: Target): { stop(): Promise<number[]> } {
@@ -192,7 +209,7 @@ function probeHealth(t: Target): { stop(): Promise<number[]> } {
         throw e;
       }
       lat.push(performance.now() - t0);
-      await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 5));
     }
   })();
   return {
@@ -210,10 +227,12 @@ interface Result {
   stopAll: number[];
   /** Per round: /hub/health latencies during the N-spawn burst. */
   health: number[][];
+  /** Per round: CPU time of the hub process during the N-spawn burst. */
+  hubCpu: number[];
 }
 
 async function bench(t: Target): Promise<Result> {
-  const res: Result = { one: [], many: [], stopAll: [], health: [] };
+  const res: Result = { one: [], many: [], stopAll: [], health: [], hubCpu: [] };
   const names = Array.from({ length: N }, (_, i) => `u${i}`);
   const r = await api(t, 'POST', '/users', { usernames: ['single', ...names] });
   if (r.status !== 201) throw new Error(`${t.name}: creating users: ${r.status} ${r.text}`);
@@ -229,6 +248,7 @@ async function bench(t: Target): Promise<Result> {
     // Warm the health probe's connection, then N at once, until every POST has answered 201 (started and routed).
     await fetch(`${t.hubUrl}/hub/health`).then((x) => x.arrayBuffer());
     const health = probeHealth(t);
+    const cpu0 = cpuMs(t.pid);
     t0 = performance.now();
     const all = await Promise.all(names.map((n) => api(t, 'POST', `/users/${n}/server`)));
     const bad = all.filter((x) => x.status !== 201 && x.status !== 202);
@@ -245,6 +265,7 @@ async function bench(t: Target): Promise<Result> {
       }
     }
     res.many.push(performance.now() - t0);
+    res.hubCpu.push(cpuMs(t.pid) - cpu0);
     res.health.push(await health.stop());
     const probes = await Promise.all(names.map((n) => fetch(`${t.url}/user/${n}/x`).then((x) => x.status)));
     const unreachable = probes.filter((s) => s !== 200).length;
@@ -285,12 +306,16 @@ async function main(): Promise<void> {
     proxies[name] = t.proxy;
     try {
       results[name] = await bench(t);
+    } catch (e) {
+      const out = t.output?.() ?? '';
+      if (out) console.error(`last output of ${name}:\n${out.split('\n').filter((l) => !/\] (\S*info\S*):| (200|201|204) (GET|POST|DELETE) /.test(l)).slice(-40).join('\n')}`);
+      throw e;
     } finally {
       await t.stop();
     }
     const r = results[name];
     const hs = r.health.map(hsum).map((h) => `p50 ${fmt(h.p50)} p99 ${fmt(h.p99)} max ${fmt(h.max)} (${h.n})`);
-    console.log(`${name} (proxy ${t.proxy}): one ${r.one.map(fmt).join(', ')}; ${N} at once ${r.many.map(fmt).join(', ')}; stop all ${r.stopAll.map(fmt).join(', ')}`);
+    console.log(`${name} (proxy ${t.proxy}): one ${r.one.map(fmt).join(', ')}; ${N} at once ${r.many.map(fmt).join(', ')} (hub CPU ${r.hubCpu.map(fmt).join(', ')}); stop all ${r.stopAll.map(fmt).join(', ')}`);
     console.log(`${name} /hub/health during the burst: ${hs.join('; ')}`);
   }
   const j = results.jhub;
@@ -301,6 +326,7 @@ async function main(): Promise<void> {
   const rows: [string, (r: Result) => number][] = [
     ['one spawn (POST → 201)', (r) => median(r.one)],
     [`${N} spawns at once, all ready`, (r) => median(r.many)],
+    [`hub process CPU time during the ${N} spawns`, (r) => median(r.hubCpu)],
     [`stop ${N}`, (r) => median(r.stopAll)],
     [`/hub/health p50 during the burst`, (r) => median(r.health.map((h) => hsum(h).p50))],
     [`/hub/health p99 during the burst`, (r) => median(r.health.map((h) => hsum(h).p99))],
