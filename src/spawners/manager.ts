@@ -19,6 +19,7 @@ import { Spawner, SpawnError, sleep, type SpawnerClass } from './base.js';
 import { LocalProcessSpawner, SimpleLocalProcessSpawner, SudoSpawner } from './localprocess.js';
 import { registerOAuthClient, deleteOAuthClient } from '../oauth/clients.js';
 import { parseScopes, type Resource } from '../rbac/scopes.js';
+import { probeStatus } from '../util/http.js';
 
 const log = getLogger('JupyterHub', 'spawn');
 
@@ -477,23 +478,28 @@ export class SpawnManager implements ServerManager {
     }
   }
 
+  /**
+   * Readiness (singleuser-and-services.md §7.1): GET <url> until any answer below 500.
+   * Attempts start 5 ms apart (a refused connection costs next to nothing, and a server that
+   * binds within milliseconds is seen at once), growing ×1.5 to at most 250 ms apart.
+   */
   private async waitUp(e: Entry, url: string, timeout: number): Promise<void> {
     const deadline = Date.now() + timeout * 1000;
-    let delay = 20;
+    const target = new URL(url);
+    let delay = 5;
     for (;;) {
       if (e.cancelled) throw new SpawnError('Spawn cancelled');
       const status = await e.spawner.poll();
       if (status !== null) throw new SpawnError(`Spawner failed to start [status=${status}]. The logs for ${e.spawner.logName} may contain details.`);
       try {
-        const r = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(Math.max(1000, Math.min(10000, deadline - Date.now()))) });
-        await r.body?.cancel().catch(() => {});
-        if (r.status < 500) return;
+        const code = await probeStatus(target, Math.max(1000, Math.min(10000, deadline - Date.now())));
+        if (code < 500) return;
       } catch {
         /* not up yet */
       }
       if (Date.now() >= deadline) throw new SpawnError(`Server at ${url.replace(/api$/, '')} didn't respond in ${timeout} seconds`);
       await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
-      delay = Math.min(delay * 1.6, 1000);
+      delay = Math.min(delay * 1.5, 250);
     }
   }
 
