@@ -17,7 +17,8 @@ import { getLogger } from '../util/log.js';
 import { resolveClassAlias } from '../config/schema.js';
 import { Spawner, SpawnError, sleep, type SpawnerClass } from './base.js';
 import { LocalProcessSpawner, SimpleLocalProcessSpawner, SudoSpawner } from './localprocess.js';
-import { registerOAuthClient, deleteOAuthClient } from '../oauth/clients.js';
+import { deleteOAuthClient, deleteOAuthClientRows, oauthClientChanged, writeOAuthClient } from '../oauth/clients.js';
+import { newToken } from '../util/crypto.js';
 import { parseScopes, type Resource } from '../rbac/scopes.js';
 import { probeStatus } from '../util/http.js';
 
@@ -410,26 +411,33 @@ export class SpawnManager implements ServerManager {
       if (this.auth?.getAuthState && sp.trait('auth_state_hook')) await sp.runAuthStateHook(await this.auth.getAuthState(user).catch(() => null));
       await sp.applyUserOptions();
       checkCancel();
-      // API token + OAuth client.
+      // API token + OAuth client: the token's value first (hooks may look at it), then every
+      // write in one transaction (the server's previous token goes, the new one and the client's
+      // secret come in together).
       const prefix = sp.serverPrefix;
       const note = `Server at ${prefix}`;
-      await db.deleteFrom('api_tokens').where('user_id', '=', user.id).where('note', '=', note).execute();
       const scopes = await this.serverTokenScopes(sp, user);
-      sp.apiToken = await createApiToken(db, { userId: user.id, note, scopes });
+      const token = newToken();
+      sp.apiToken = token;
       const accessScope = `access:servers!server=${user.name}/${sp.name}`;
       sp.oauthAccessScopes = [accessScope, `access:servers!user=${user.name}`];
       let allowed = sp.trait<unknown>('oauth_client_allowed_scopes');
       if (typeof allowed === 'function') allowed = await (allowed as (s: unknown) => unknown)(sp);
       const allowedList = Array.isArray(allowed) ? (allowed as string[]).map(String) : [];
-      await registerOAuthClient(hub, {
-        identifier: sp.oauthClientId,
-        secret: sp.apiToken,
-        redirect_uri: `${this.publicOrigin()}${prefix}oauth_callback`,
-        description: note,
-        allowed_scopes: [...allowedList, accessScope],
-        user_id: user.id,
-        spawner_id: e.spawnerId,
+      await db.transaction().execute(async (trx) => {
+        await trx.deleteFrom('api_tokens').where('user_id', '=', user.id).where('note', '=', note).execute();
+        await createApiToken(trx, { userId: user.id, note, scopes, token, trusted: true });
+        await writeOAuthClient(trx, {
+          identifier: sp.oauthClientId,
+          secret: token,
+          redirect_uri: `${this.publicOrigin()}${prefix}oauth_callback`,
+          description: note,
+          allowed_scopes: [...allowedList, accessScope],
+          user_id: user.id,
+          spawner_id: e.spawnerId,
+        });
       });
+      oauthClientChanged(hub, sp.oauthClientId, false);
       sp.hubEnv = (s) => this.hubEnv(s, user, allowedList);
       await sp.runPreSpawnHook();
       checkCancel();
@@ -514,11 +522,15 @@ export class SpawnManager implements ServerManager {
     await this.hub.proxy.deleteRoute(sp.serverPrefix).catch((x) => log.warn(`Removing route ${sp.serverPrefix}: ${(x as Error).message}`));
     await sp.stop(opts.now);
     sp.clearState();
-    await db.updateTable('spawners').set({ url: null, state: JSON.stringify(sp.getState()) }).where('id', '=', e.spawnerId).execute();
-    if (!sp.willResume) {
-      await db.deleteFrom('api_tokens').where('user_id', '=', user.id).where('note', '=', `Server at ${sp.serverPrefix}`).execute();
-      await deleteOAuthClient(this.hub, sp.oauthClientId);
-    }
+    const revoke = !sp.willResume;
+    await db.transaction().execute(async (trx) => {
+      await trx.updateTable('spawners').set({ url: null, state: JSON.stringify(sp.getState()) }).where('id', '=', e.spawnerId).execute();
+      if (revoke) {
+        await trx.deleteFrom('api_tokens').where('user_id', '=', user.id).where('note', '=', `Server at ${sp.serverPrefix}`).execute();
+        await deleteOAuthClientRows(trx, sp.oauthClientId);
+      }
+    });
+    if (revoke) oauthClientChanged(this.hub, sp.oauthClientId, false);
   }
 
   private schedulePoll(e: Entry): void {
