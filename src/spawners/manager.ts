@@ -75,6 +75,13 @@ export interface Entry {
   url: string | null;
 }
 
+/** What `p` resolves to, or `late` after `ms` (the timer does not outlive `p`). */
+function orAfter<T, U>(p: Promise<T>, ms: number, late: U): Promise<T | U> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<U>((r) => (timer = setTimeout(() => r(late), ms)));
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
 function keyOf(userId: number, name: string): string {
   return `${userId}/${name}`;
 }
@@ -310,7 +317,7 @@ export class SpawnManager implements ServerManager {
       if (e.spawnPromise === p) e.spawnPromise = null;
     });
     const slow = Number(this.tornado('slow_spawn_timeout', 10));
-    const outcome = await Promise.race([p.then(() => 'ready' as const), sleep(slow * 1000).then(() => 'pending' as const)]).catch((err: Error) => {
+    const outcome = await orAfter(p.then(() => 'ready' as const), slow * 1000, 'pending' as const).catch((err: Error) => {
       const status = err instanceof SpawnError || err instanceof HttpError ? err.status : 500;
       throw new HttpError(status, err.message);
     });
@@ -591,7 +598,7 @@ export class SpawnManager implements ServerManager {
     const p = this.doStop(e, user, row, !!opts.remove);
     e.stopPromise = p;
     const slow = Number(this.tornado('slow_stop_timeout', 10));
-    const outcome = await Promise.race([p.then(() => 'stopped' as const), sleep(slow * 1000).then(() => 'pending' as const)]);
+    const outcome = await orAfter(p.then(() => 'stopped' as const), slow * 1000, 'pending' as const);
     return { status: outcome };
   }
 
