@@ -58,14 +58,55 @@ export function run(cmd: string, args: string[], opts: { input?: string; env?: N
   });
 }
 
-/** The system account of `name` (getent passwd), or null. */
+/** The system account of `name` (as getent passwd), or null. */
 export async function getpwnam(name: string): Promise<PasswdEntry | null> {
   if (!name || name.startsWith('-') || name.includes(':') || name.includes('\n')) return null;
+  const local = await passwdFromFiles(name);
+  if (local) return local;
   const r = await run('getent', ['passwd', name]).catch(() => null);
   if (!r || r.code !== 0) return null;
-  const f = r.stdout.trim().split('\n')[0].split(':');
+  return parsePasswdLine(r.stdout.trim().split('\n')[0]);
+}
+
+function parsePasswdLine(line: string): PasswdEntry | null {
+  const f = line.split(':');
   if (f.length < 7) return null;
   return { name: f[0], uid: Number(f[2]), gid: Number(f[3]), home: f[5], shell: f[6] };
+}
+
+let passwdCache: { key: string; byName: Map<string, PasswdEntry> | null } | null = null;
+
+/**
+ * Look-up in /etc/passwd without starting a process, when the name service reads that file
+ * first (nsswitch.conf `passwd: files ...`): then getent would answer the same. Anything else
+ * (other sources first, NIS `+`/`-` lines, a name not in the file) returns null, and the
+ * caller asks getent.
+ */
+async function passwdFromFiles(name: string): Promise<PasswdEntry | null> {
+  try {
+    const [ns, pw] = await Promise.all([fs.promises.stat('/etc/nsswitch.conf'), fs.promises.stat('/etc/passwd')]);
+    const key = `${ns.mtimeMs}:${ns.size}:${pw.mtimeMs}:${pw.size}:${pw.ino}`;
+    if (passwdCache?.key !== key) {
+      const [conf, text] = await Promise.all([fs.promises.readFile('/etc/nsswitch.conf', 'utf8'), fs.promises.readFile('/etc/passwd', 'utf8')]);
+      const m = /^\s*passwd\s*:\s*(\S+)/m.exec(conf);
+      let byName: Map<string, PasswdEntry> | null = null;
+      if (m && m[1] === 'files') {
+        byName = new Map();
+        for (const line of text.split('\n')) {
+          if (line.startsWith('+') || line.startsWith('-')) {
+            byName = null;
+            break;
+          }
+          const e = parsePasswdLine(line);
+          if (e && !byName.has(e.name)) byName.set(e.name, e);
+        }
+      }
+      passwdCache = { key, byName };
+    }
+    return passwdCache.byName?.get(name) ?? null;
+  } catch {
+    return null;
+  }
 }
 
 /** Is `pid` a zombie (exited, not yet reaped by its parent, e.g. an init that does not reap)? Linux /proc only. */
