@@ -134,7 +134,7 @@ async function startJhub(): Promise<Target> {
   });
   const t: Target = { name: 'jhub', url: hub.url, hubUrl: hub.hubUrl, token: hub.adminToken, proxy: proxy.name, pid: hub.pid, output: hub.output, stop: async () => void (await hub.stop()) };
   await waitReady(t).catch((e) => {
-    void hub.stop('SIGKILL');
+    void hub.cleanup();
     throw new Error(`${(e as Error).message}:\n${hub.output()}`);
   });
   return t;
