@@ -16,7 +16,11 @@ rmSync(path.join(root, 'dist', '.compile-cache'), { recursive: true, force: true
 const t0 = Date.now();
 const result = await build({
   absWorkingDir: root,
-  entryPoints: ['jhub', 'jhub-proxy', 'jhub-sudo-helper'].map((n) => `dist/src/cli/${n}.js`),
+  entryPoints: [
+    ...['jhub', 'jhub-proxy', 'jhub-sudo-helper'].map((n) => ({ in: `dist/src/cli/${n}.js`, out: n })),
+    // forked by the hub to start servers (src/spawners/launcher.ts)
+    { in: 'dist/src/spawners/launcher-child.js', out: 'launcher-child' },
+  ],
   outdir,
   outExtension: { '.js': '.cjs' },
   bundle: true,
@@ -44,4 +48,4 @@ for (const f of readdirSync(outdir).filter((n) => n.endsWith('.cjs'))) {
   if (m) throw new Error(`${f}: the bundle still calls import() (near offset ${m.index}); use importExternal() from src/util/dynimport.ts`);
 }
 if (result.metafile) writeFileSync(process.env.BUNDLE_META, JSON.stringify(result.metafile));
-console.log(`bundled jhub, jhub-proxy and jhub-sudo-helper into ${path.relative(root, outdir)} in ${Date.now() - t0} ms`);
+console.log(`bundled jhub, jhub-proxy, jhub-sudo-helper and launcher-child into ${path.relative(root, outdir)} in ${Date.now() - t0} ms`);

@@ -4,7 +4,9 @@
  * Secrets are stored hashed; the built-in client `jupyterhub` has no secret and cannot be
  * used for the authorization-code flow.
  */
+import type { Kysely } from 'kysely';
 import type { Hub } from '../hub/app.js';
+import type { DB } from '../db/schema.js';
 import { hashToken } from '../util/crypto.js';
 
 export interface OAuthClientSpec {
@@ -33,8 +35,16 @@ export function isNoConfirm(hub: Hub, identifier: string): boolean {
 
 /** Create or update an OAuth client. Call again with new values to update it. */
 export async function registerOAuthClient(hub: Hub, spec: OAuthClientSpec): Promise<void> {
+  await writeOAuthClient(hub.db.db, spec);
+  oauthClientChanged(hub, spec.identifier, !!spec.no_confirm);
+}
+
+/**
+ * The database part of registerOAuthClient (one statement), e.g. inside a transaction;
+ * call oauthClientChanged once it is committed.
+ */
+export async function writeOAuthClient(db: Kysely<DB>, spec: OAuthClientSpec): Promise<void> {
   if (!spec.identifier) throw new Error('OAuth client needs an identifier');
-  const db = hub.db.db;
   const values = {
     description: spec.description ?? spec.identifier,
     secret: spec.secret ? hashToken(spec.secret) : '',
@@ -44,27 +54,32 @@ export async function registerOAuthClient(hub: Hub, spec: OAuthClientSpec): Prom
     spawner_id: spec.spawner_id ?? null,
     service_id: spec.service_id ?? null,
   };
-  const existing = await db.selectFrom('oauth_clients').select('id').where('identifier', '=', spec.identifier).executeTakeFirst();
-  if (existing) await db.updateTable('oauth_clients').set(values).where('id', '=', existing.id).execute();
-  else await db.insertInto('oauth_clients').values({ identifier: spec.identifier, created: new Date().toISOString(), ...values }).execute();
-  let set = noConfirm.get(hub);
-  if (!set) noConfirm.set(hub, (set = new Set()));
-  if (spec.no_confirm) set.add(spec.identifier);
-  else set.delete(spec.identifier);
-  invalidateRbac(hub, spec.identifier);
+  await db
+    .insertInto('oauth_clients')
+    .values({ identifier: spec.identifier, created: new Date().toISOString(), ...values })
+    .onConflict((oc) => oc.column('identifier').doUpdateSet(values))
+    .execute();
 }
 
 /** Delete a client with the tokens and codes it issued. */
 export async function deleteOAuthClient(hub: Hub, identifier: string): Promise<void> {
-  const db = hub.db.db;
+  await deleteOAuthClientRows(hub.db.db, identifier);
+  oauthClientChanged(hub, identifier, false);
+}
+
+/** The database part of deleteOAuthClient, e.g. inside a transaction; call oauthClientChanged once it is committed. */
+export async function deleteOAuthClientRows(db: Kysely<DB>, identifier: string): Promise<void> {
   await db.deleteFrom('api_tokens').where('oauth_client_id', '=', identifier).execute();
   await db.deleteFrom('oauth_codes').where('client_id', '=', identifier).execute();
   await db.deleteFrom('oauth_clients').where('identifier', '=', identifier).execute();
-  noConfirm.get(hub)?.delete(identifier);
-  invalidateRbac(hub, identifier);
 }
 
-function invalidateRbac(hub: Hub, identifier: string): void {
+/** After a client was written or deleted: its confirmation setting and cached look-ups. */
+export function oauthClientChanged(hub: Hub, identifier: string, noConfirmPage: boolean): void {
+  let set = noConfirm.get(hub);
+  if (!set) noConfirm.set(hub, (set = new Set()));
+  if (noConfirmPage) set.add(identifier);
+  else set.delete(identifier);
   // The rbac module caches client targets; spawner ids change when records are recreated.
   const r = (hub as unknown as { rbac?: { clientCache?: Map<string, unknown> } }).rbac;
   r?.clientCache?.delete?.(identifier);

@@ -6,12 +6,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { httpRequest } from '../util/http.js';
 import { shebangNodeFlags } from '../util/shebang.js';
 import { getLogger } from '../util/log.js';
+import { httpRequest } from '../util/http.js';
 
 const log = getLogger('JupyterHub', 'proxy');
 
@@ -235,6 +237,7 @@ export class ConfigurableHTTPProxy implements Proxy {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
+    this._agent?.destroy();
     const child = this.child;
     if (!child || !this.opts.shouldStart) return;
     if (child.exitCode === null && child.signalCode === null) {
@@ -251,6 +254,7 @@ export class ConfigurableHTTPProxy implements Proxy {
   detach(): void {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
+    this._agent?.destroy();
     this.child?.unref();
   }
 
@@ -267,11 +271,27 @@ export class ConfigurableHTTPProxy implements Proxy {
     this.queue.shift()?.();
   }
 
+  /** Keep-alive connections to the proxy's API (at most `concurrency` of them). */
+  private get agent(): http.Agent {
+    if (!this._agent) {
+      const https = this.opts.apiUrl.startsWith('https:');
+      // Idle connections are closed after 4 s, before the proxy's own 5 s keep-alive timeout could
+      // close one just as a request is sent on it.
+      const o = { keepAlive: true, maxSockets: this.opts.concurrency, maxFreeSockets: this.opts.concurrency, timeout: 4000 };
+      this._agent = https ? new HttpsAgent(o) : new http.Agent(o);
+    }
+    return this._agent;
+  }
+  private _agent: http.Agent | null = null;
+
   /** One API call with JupyterHub's retry rules: 5xx and connection errors retried with back-off for 30 s. */
   async request(method: string, p: string, body?: unknown): Promise<{ status: number; text: string }> {
-    const url = this.opts.apiUrl.replace(/\/$/, '') + p;
+    const url = new URL(this.opts.apiUrl.replace(/\/$/, '') + p);
     let delay = 200;
     const deadline = Date.now() + 30000;
+    const payload = body ? JSON.stringify(body) : undefined;
+    const headers: Record<string, string> = { Authorization: `token ${this.opts.authToken}` };
+    if (payload !== undefined) headers['Content-Type'] = 'application/json';
     await this.acquire();
     try {
       for (;;) {
@@ -279,12 +299,7 @@ export class ConfigurableHTTPProxy implements Proxy {
         let text = '';
         let err: Error | null = null;
         try {
-          const r = await httpRequest(url, {
-            method,
-            headers: { Authorization: `token ${this.opts.authToken}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
-            body: body ? JSON.stringify(body) : undefined,
-            timeoutMs: 10000,
-          });
+          const r = await httpRequest(url, { method, headers, body: payload, agent: this.agent, timeoutMs: 10000 });
           status = r.status;
           text = r.text;
         } catch (e) {

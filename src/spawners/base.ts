@@ -8,6 +8,7 @@
  * (`LocalProcessSpawner.cmd` sees `c.Spawner.cmd`), then per-instance overrides
  * (`apply_user_options` dict, `group_overrides`) take precedence.
  */
+import fs from 'node:fs';
 import net from 'node:net';
 import type { Hub } from '../hub/app.js';
 import type { UserRow } from '../db/schema.js';
@@ -52,6 +53,90 @@ export function randomPort(ip = '127.0.0.1'): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/** A port kept bound (listening, so that nothing else is given it) until released. */
+export interface PortReservation {
+  readonly port: number;
+  /** Free the port (idempotent); do it right before starting the process that binds it. */
+  release(): void;
+}
+
+/** Ports released recently: their servers may still be starting, so they are not given again for a while. */
+const recentPorts = new Map<number, number>();
+const RECENT_MS = 60_000;
+
+/** Local ports this machine does not use for outgoing connections, from its sysctls; null if unknown or too few. */
+let portRangeCache: { at: number; range: { lo: number; hi: number; reserved: Set<number> } | null } | null = null;
+async function serverPortRange(): Promise<{ lo: number; hi: number; reserved: Set<number> } | null> {
+  if (portRangeCache && Date.now() - portRangeCache.at < 60_000) return portRangeCache.range;
+  let range: { lo: number; hi: number; reserved: Set<number> } | null = null;
+  try {
+    const [eph, res] = await Promise.all([
+      fs.promises.readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8'),
+      fs.promises.readFile('/proc/sys/net/ipv4/ip_local_reserved_ports', 'utf8').catch(() => ''),
+    ]);
+    const hi = Number(eph.trim().split(/\s+/)[1]);
+    const reserved = new Set<number>();
+    for (const part of res.trim().split(',').filter(Boolean)) {
+      const [a, b] = part.split('-').map(Number);
+      for (let p = a; p <= (b || a) && p - a < 65536; p++) reserved.add(p);
+    }
+    if (Number.isInteger(hi) && 65535 - hi >= 1000) range = { lo: hi + 1, hi: 65535, reserved };
+  } catch {
+    /* not Linux */
+  }
+  portRangeCache = { at: Date.now(), range };
+  return range;
+}
+
+function listenOn(port: number, host: string): Promise<net.Server | null> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.once('error', (e: NodeJS.ErrnoException) => (port && (e.code === 'EADDRINUSE' || e.code === 'EACCES') ? resolve(null) : reject(e)));
+    s.listen({ port, host, backlog: 1 }, () => resolve(s));
+  });
+}
+
+/**
+ * A free TCP port on `ip` for a server, held (listening) until `release()`, which should come
+ * right before the server starts: meanwhile neither a concurrent spawn nor anything else can
+ * be given it. The port is random, and taken above the range the kernel uses for the local
+ * side of outgoing connections when there is room: an outgoing connection made from the
+ * server's port between its release and the server's bind, or the TIME_WAIT it leaves for a
+ * minute afterwards, would make the server's bind fail with "address in use". Otherwise (and
+ * when that range is full) any free port, as JupyterHub's random_port.
+ */
+export async function reservePort(ip = '127.0.0.1'): Promise<PortReservation> {
+  const host = ip || '0.0.0.0';
+  const now = Date.now();
+  for (const [p, until] of recentPorts) if (until < now) recentPorts.delete(p);
+  const range = await serverPortRange();
+  let server: net.Server | null = null;
+  for (let i = 0; range && !server && i < 20; i++) {
+    const p = range.lo + Math.floor(Math.random() * (range.hi - range.lo + 1));
+    if (!recentPorts.has(p) && !range.reserved.has(p)) server = await listenOn(p, host);
+  }
+  for (let i = 0; !server && i < 20; i++) {
+    const s = (await listenOn(0, host))!;
+    if (!recentPorts.has((s.address() as net.AddressInfo).port)) server = s;
+    else s.close();
+  }
+  if (!server) server = (await listenOn(0, host))!;
+  const s = server;
+  const port = (s.address() as net.AddressInfo).port;
+  let open = true;
+  return {
+    port,
+    release() {
+      if (!open) return;
+      open = false;
+      // The socket is closed synchronously; only the callback comes later.
+      s.close();
+      recentPorts.set(port, Date.now() + RECENT_MS);
+    },
+  };
 }
 
 /** str() of a Python float: 2 → '2.0', 1.5 → '1.5'. */

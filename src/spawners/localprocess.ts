@@ -10,14 +10,17 @@
  *   servers through `sudo -u <user> jhub-sudo-helper` (JSON over stdin/stdout).
  *
  * State `{"pid": N}` lets a restarted hub find (poll/stop) servers it did not start itself.
- * Never blocks the event loop: every external command is asynchronous.
+ * Never blocks the event loop: every external command is asynchronous, and the servers of the
+ * first two are started by the launcher processes of launcher.ts (their exit status comes back
+ * from there).
  */
-import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { spawn, type SpawnOptions } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Spawner, SpawnError, randomPort, sleep } from './base.js';
+import { Spawner, SpawnError, reservePort, sleep, type PortReservation } from './base.js';
+import { launchProcess, type LaunchedProcess } from './launcher.js';
 import { getLogger } from '../util/log.js';
 
 const log = getLogger('JupyterHub', 'spawner');
@@ -55,14 +58,55 @@ export function run(cmd: string, args: string[], opts: { input?: string; env?: N
   });
 }
 
-/** The system account of `name` (getent passwd), or null. */
+/** The system account of `name` (as getent passwd), or null. */
 export async function getpwnam(name: string): Promise<PasswdEntry | null> {
   if (!name || name.startsWith('-') || name.includes(':') || name.includes('\n')) return null;
+  const local = await passwdFromFiles(name);
+  if (local) return local;
   const r = await run('getent', ['passwd', name]).catch(() => null);
   if (!r || r.code !== 0) return null;
-  const f = r.stdout.trim().split('\n')[0].split(':');
+  return parsePasswdLine(r.stdout.trim().split('\n')[0]);
+}
+
+function parsePasswdLine(line: string): PasswdEntry | null {
+  const f = line.split(':');
   if (f.length < 7) return null;
   return { name: f[0], uid: Number(f[2]), gid: Number(f[3]), home: f[5], shell: f[6] };
+}
+
+let passwdCache: { key: string; byName: Map<string, PasswdEntry> | null } | null = null;
+
+/**
+ * Look-up in /etc/passwd without starting a process, when the name service reads that file
+ * first (nsswitch.conf `passwd: files ...`): then getent would answer the same. Anything else
+ * (other sources first, NIS `+`/`-` lines, a name not in the file) returns null, and the
+ * caller asks getent.
+ */
+async function passwdFromFiles(name: string): Promise<PasswdEntry | null> {
+  try {
+    const [ns, pw] = await Promise.all([fs.promises.stat('/etc/nsswitch.conf'), fs.promises.stat('/etc/passwd')]);
+    const key = `${ns.mtimeMs}:${ns.size}:${pw.mtimeMs}:${pw.size}:${pw.ino}`;
+    if (passwdCache?.key !== key) {
+      const [conf, text] = await Promise.all([fs.promises.readFile('/etc/nsswitch.conf', 'utf8'), fs.promises.readFile('/etc/passwd', 'utf8')]);
+      const m = /^\s*passwd\s*:\s*(\S+)/m.exec(conf);
+      let byName: Map<string, PasswdEntry> | null = null;
+      if (m && m[1] === 'files') {
+        byName = new Map();
+        for (const line of text.split('\n')) {
+          if (line.startsWith('+') || line.startsWith('-')) {
+            byName = null;
+            break;
+          }
+          const e = parsePasswdLine(line);
+          if (e && !byName.has(e.name)) byName.set(e.name, e);
+        }
+      }
+      passwdCache = { key, byName };
+    }
+    return passwdCache.byName?.get(name) ?? null;
+  } catch {
+    return null;
+  }
 }
 
 /** Is `pid` a zombie (exited, not yet reaped by its parent, e.g. an init that does not reap)? Linux /proc only. */
@@ -110,8 +154,8 @@ const SIGNUMS = os.constants.signals as Record<string, number>;
 
 export class LocalProcessSpawner extends Spawner {
   pid = 0;
-  protected child: ChildProcess | null = null;
-  private exitStatus: number | null = null;
+  /** The process this hub started (exit status known), if it did. */
+  protected proc: LaunchedProcess | null = null;
 
   get interruptTimeout(): number {
     return Number(this.trait<number>('interrupt_timeout') ?? 10);
@@ -132,7 +176,7 @@ export class LocalProcessSpawner extends Spawner {
   override clearState(): void {
     super.clearState();
     this.pid = 0;
-    this.child = null;
+    this.proc = null;
   }
 
   /** The account the server runs as and the environment it adds (USER, HOME, SHELL). */
@@ -161,44 +205,50 @@ export class LocalProcessSpawner extends Spawner {
   override async start(): Promise<string> {
     const ip = this.trait<string>('ip') ?? '127.0.0.1';
     this.ip = ip;
-    this.port = Number(this.trait<number>('port')) || (await randomPort(ip || '0.0.0.0'));
-    const acct = await this.account();
-    const env = { ...(await this.getEnv()), ...acct.env };
-    const argv = this.fullCommand();
-    if (!(await findExecutable(argv[0], env.PATH, acct.cwd))) {
-      throw new SpawnError(`Spawner failed to start: command '${argv[0]}' not found (PATH=${env.PATH ?? ''}).`);
+    // A random port stays bound until right before the process starts (see reservePort).
+    const reserved = Number(this.trait<number>('port')) ? null : await reservePort(ip || '0.0.0.0');
+    try {
+      this.port = reserved ? reserved.port : Number(this.trait<number>('port'));
+      const acct = await this.account();
+      const env = { ...(await this.getEnv()), ...acct.env };
+      const argv = this.fullCommand();
+      if (!(await findExecutable(argv[0], env.PATH, acct.cwd))) {
+        throw new SpawnError(`Spawner failed to start: command '${argv[0]}' not found (PATH=${env.PATH ?? ''}).`);
+      }
+      await this.launch([...acct.wrap, ...argv], env, acct.cwd, reserved ?? undefined);
+    } finally {
+      reserved?.release();
     }
-    await this.launch([...acct.wrap, ...argv], env, acct.cwd);
     const host = !ip || ip === '0.0.0.0' ? '127.0.0.1' : ip === '::' ? '[::1]' : ip.includes(':') ? `[${ip}]` : ip;
     return `http://${host}:${this.port}`;
   }
 
-  /** Start the process detached (own process group), recording its pid. */
-  protected async launch(argv: string[], env: Record<string, string>, cwd: string): Promise<void> {
+  /**
+   * Start the process detached (own process group), recording its pid. `port` is the server's
+   * reserved port: release it right before the process starts (an override that does not, holds
+   * it until it returns).
+   */
+  protected async launch(argv: string[], env: Record<string, string>, cwd: string, port?: PortReservation): Promise<void> {
     const kw = (this.trait<Record<string, unknown>>('popen_kwargs') ?? {}) as SpawnOptions;
     log.info(`Spawning ${argv.join(' ')} for ${this.logName}`);
-    const child = spawn(argv[0], argv.slice(1), { env, cwd, detached: true, stdio: ['ignore', 'inherit', 'inherit'], ...kw });
-    await new Promise<void>((resolve, reject) => {
-      child.once('spawn', () => resolve());
-      child.once('error', (e: NodeJS.ErrnoException) =>
-        reject(new SpawnError(e.code === 'EACCES' ? `Permission denied trying to run ${argv[0]}` : `Spawner failed to start: ${e.message}`)),
-      );
-    });
-    this.child = child;
-    this.exitStatus = null;
-    child.once('exit', (code, signal) => {
-      this.exitStatus = code ?? (signal ? -(SIGNUMS[signal] ?? 1) : 0);
-    });
-    child.unref();
-    this.pid = child.pid!;
+    let proc: LaunchedProcess;
+    try {
+      proc = await launchProcess(argv[0], argv.slice(1), { env, cwd, detached: true, stdio: ['ignore', 'inherit', 'inherit'], ...kw }, port);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      throw new SpawnError(err.code === 'EACCES' ? `Permission denied trying to run ${argv[0]}` : `Spawner failed to start: ${err.message}`);
+    }
+    this.proc = proc;
+    this.pid = proc.pid;
   }
 
   override async poll(): Promise<number | null> {
-    if (this.child && this.child.pid === this.pid) {
-      if (this.exitStatus !== null) {
-        const s = this.exitStatus;
+    const proc = this.proc;
+    if (proc && proc.pid === this.pid && proc.tracked) {
+      if (proc.exit) {
+        const { code, signal } = proc.exit;
         this.clearState();
-        return s;
+        return code ?? (signal ? -(SIGNUMS[signal] ?? 1) : 0);
       }
       return null;
     }
@@ -219,12 +269,21 @@ export class LocalProcessSpawner extends Spawner {
     }
   }
 
+  /** Wait until the process is gone: its exit when this hub started it, else polling the pid. */
   private async waitGone(seconds: number): Promise<boolean> {
     const deadline = Date.now() + seconds * 1000;
+    const proc = this.proc;
+    if (proc && proc.pid === this.pid && proc.tracked) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([proc.settled, new Promise((r) => (timer = setTimeout(r, seconds * 1000)))]);
+      clearTimeout(timer);
+      if (proc.tracked) return (await this.poll()) !== null;
+      // No longer tracked (the launcher exited): poll the pid for the rest of the time.
+    }
     for (let delay = 20; ; delay = Math.min(delay * 2, 200)) {
       if ((await this.poll()) !== null) return true;
       if (Date.now() >= deadline) return false;
-      await sleep(delay);
+      await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
     }
   }
 
@@ -333,11 +392,12 @@ export class SudoSpawner extends LocalProcessSpawner {
     return { env: {}, cwd: process.cwd(), wrap: [] };
   }
 
-  protected override async launch(argv: string[], env: Record<string, string>): Promise<void> {
+  protected override async launch(argv: string[], env: Record<string, string>, _cwd: string, port?: PortReservation): Promise<void> {
     log.info(`Spawning ${argv.join(' ')} for ${this.logName} through sudo`);
+    port?.release();
     const out = await this.helper({ action: 'spawn', cmd: argv, env });
     this.pid = Number(out.pid);
-    this.child = null;
+    this.proc = null;
   }
 
   protected override async signal(sig: NodeJS.Signals, group = false): Promise<boolean> {

@@ -17,8 +17,10 @@ import { getLogger } from '../util/log.js';
 import { resolveClassAlias } from '../config/schema.js';
 import { Spawner, SpawnError, sleep, type SpawnerClass } from './base.js';
 import { LocalProcessSpawner, SimpleLocalProcessSpawner, SudoSpawner } from './localprocess.js';
-import { registerOAuthClient, deleteOAuthClient } from '../oauth/clients.js';
+import { deleteOAuthClient, deleteOAuthClientRows, oauthClientChanged, writeOAuthClient } from '../oauth/clients.js';
+import { newToken } from '../util/crypto.js';
 import { parseScopes, type Resource } from '../rbac/scopes.js';
+import { probeStatus } from '../util/http.js';
 
 const log = getLogger('JupyterHub', 'spawn');
 
@@ -71,6 +73,13 @@ export interface Entry {
   pollTimer: NodeJS.Timeout | null;
   /** Route target while ready. */
   url: string | null;
+}
+
+/** What `p` resolves to, or `late` after `ms` (the timer does not outlive `p`). */
+function orAfter<T, U>(p: Promise<T>, ms: number, late: U): Promise<T | U> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<U>((r) => (timer = setTimeout(() => r(late), ms)));
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
 function keyOf(userId: number, name: string): string {
@@ -308,7 +317,7 @@ export class SpawnManager implements ServerManager {
       if (e.spawnPromise === p) e.spawnPromise = null;
     });
     const slow = Number(this.tornado('slow_spawn_timeout', 10));
-    const outcome = await Promise.race([p.then(() => 'ready' as const), sleep(slow * 1000).then(() => 'pending' as const)]).catch((err: Error) => {
+    const outcome = await orAfter(p.then(() => 'ready' as const), slow * 1000, 'pending' as const).catch((err: Error) => {
       const status = err instanceof SpawnError || err instanceof HttpError ? err.status : 500;
       throw new HttpError(status, err.message);
     });
@@ -409,26 +418,33 @@ export class SpawnManager implements ServerManager {
       if (this.auth?.getAuthState && sp.trait('auth_state_hook')) await sp.runAuthStateHook(await this.auth.getAuthState(user).catch(() => null));
       await sp.applyUserOptions();
       checkCancel();
-      // API token + OAuth client.
+      // API token + OAuth client: the token's value first (hooks may look at it), then every
+      // write in one transaction (the server's previous token goes, the new one and the client's
+      // secret come in together).
       const prefix = sp.serverPrefix;
       const note = `Server at ${prefix}`;
-      await db.deleteFrom('api_tokens').where('user_id', '=', user.id).where('note', '=', note).execute();
       const scopes = await this.serverTokenScopes(sp, user);
-      sp.apiToken = await createApiToken(db, { userId: user.id, note, scopes });
+      const token = newToken();
+      sp.apiToken = token;
       const accessScope = `access:servers!server=${user.name}/${sp.name}`;
       sp.oauthAccessScopes = [accessScope, `access:servers!user=${user.name}`];
       let allowed = sp.trait<unknown>('oauth_client_allowed_scopes');
       if (typeof allowed === 'function') allowed = await (allowed as (s: unknown) => unknown)(sp);
       const allowedList = Array.isArray(allowed) ? (allowed as string[]).map(String) : [];
-      await registerOAuthClient(hub, {
-        identifier: sp.oauthClientId,
-        secret: sp.apiToken,
-        redirect_uri: `${this.publicOrigin()}${prefix}oauth_callback`,
-        description: note,
-        allowed_scopes: [...allowedList, accessScope],
-        user_id: user.id,
-        spawner_id: e.spawnerId,
+      await db.transaction().execute(async (trx) => {
+        await trx.deleteFrom('api_tokens').where('user_id', '=', user.id).where('note', '=', note).execute();
+        await createApiToken(trx, { userId: user.id, note, scopes, token, trusted: true });
+        await writeOAuthClient(trx, {
+          identifier: sp.oauthClientId,
+          secret: token,
+          redirect_uri: `${this.publicOrigin()}${prefix}oauth_callback`,
+          description: note,
+          allowed_scopes: [...allowedList, accessScope],
+          user_id: user.id,
+          spawner_id: e.spawnerId,
+        });
       });
+      oauthClientChanged(hub, sp.oauthClientId, false);
       sp.hubEnv = (s) => this.hubEnv(s, user, allowedList);
       await sp.runPreSpawnHook();
       checkCancel();
@@ -477,23 +493,28 @@ export class SpawnManager implements ServerManager {
     }
   }
 
+  /**
+   * Readiness (singleuser-and-services.md §7.1): GET <url> until any answer below 500.
+   * Attempts start 5 ms apart (a refused connection costs next to nothing, and a server that
+   * binds within milliseconds is seen at once), growing ×1.5 to at most 250 ms apart.
+   */
   private async waitUp(e: Entry, url: string, timeout: number): Promise<void> {
     const deadline = Date.now() + timeout * 1000;
-    let delay = 20;
+    const target = new URL(url);
+    let delay = 5;
     for (;;) {
       if (e.cancelled) throw new SpawnError('Spawn cancelled');
       const status = await e.spawner.poll();
       if (status !== null) throw new SpawnError(`Spawner failed to start [status=${status}]. The logs for ${e.spawner.logName} may contain details.`);
       try {
-        const r = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(Math.max(1000, Math.min(10000, deadline - Date.now()))) });
-        await r.body?.cancel().catch(() => {});
-        if (r.status < 500) return;
+        const code = await probeStatus(target, Math.max(1000, Math.min(10000, deadline - Date.now())));
+        if (code < 500) return;
       } catch {
         /* not up yet */
       }
       if (Date.now() >= deadline) throw new SpawnError(`Server at ${url.replace(/api$/, '')} didn't respond in ${timeout} seconds`);
       await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
-      delay = Math.min(delay * 1.6, 1000);
+      delay = Math.min(delay * 1.5, 250);
     }
   }
 
@@ -508,11 +529,15 @@ export class SpawnManager implements ServerManager {
     await this.hub.proxy.deleteRoute(sp.serverPrefix).catch((x) => log.warn(`Removing route ${sp.serverPrefix}: ${(x as Error).message}`));
     await sp.stop(opts.now);
     sp.clearState();
-    await db.updateTable('spawners').set({ url: null, state: JSON.stringify(sp.getState()) }).where('id', '=', e.spawnerId).execute();
-    if (!sp.willResume) {
-      await db.deleteFrom('api_tokens').where('user_id', '=', user.id).where('note', '=', `Server at ${sp.serverPrefix}`).execute();
-      await deleteOAuthClient(this.hub, sp.oauthClientId);
-    }
+    const revoke = !sp.willResume;
+    await db.transaction().execute(async (trx) => {
+      await trx.updateTable('spawners').set({ url: null, state: JSON.stringify(sp.getState()) }).where('id', '=', e.spawnerId).execute();
+      if (revoke) {
+        await trx.deleteFrom('api_tokens').where('user_id', '=', user.id).where('note', '=', `Server at ${sp.serverPrefix}`).execute();
+        await deleteOAuthClientRows(trx, sp.oauthClientId);
+      }
+    });
+    if (revoke) oauthClientChanged(this.hub, sp.oauthClientId, false);
   }
 
   private schedulePoll(e: Entry): void {
@@ -573,7 +598,7 @@ export class SpawnManager implements ServerManager {
     const p = this.doStop(e, user, row, !!opts.remove);
     e.stopPromise = p;
     const slow = Number(this.tornado('slow_stop_timeout', 10));
-    const outcome = await Promise.race([p.then(() => 'stopped' as const), sleep(slow * 1000).then(() => 'pending' as const)]);
+    const outcome = await orAfter(p.then(() => 'stopped' as const), slow * 1000, 'pending' as const);
     return { status: outcome };
   }
 

@@ -58,6 +58,8 @@ export interface StartHubOptions {
    * with the node it runs on, so they follow.
    */
   node?: string;
+  /** Arguments for node itself, before the script (e.g. ['--cpu-prof']). */
+  nodeArgs?: string[];
 }
 
 export interface RunningHub {
@@ -130,7 +132,8 @@ export async function startHub(o: StartHubOptions = {}): Promise<RunningHub> {
     CONFIGPROXY_AUTH_TOKEN: proxyToken,
     ...o.env,
   };
-  let argv = [o.node ?? process.execPath, o.bin ?? JHUB_BIN, ...args];
+  // Run as `jhub` runs for operators: with the node options of its shebang line.
+  let argv = [o.node ?? process.execPath, ...shebangNodeFlags(o.bin ?? JHUB_BIN), ...(o.nodeArgs ?? []), o.bin ?? JHUB_BIN, ...args];
   if (o.runAs) {
     const pw = execFileSync('getent', ['passwd', o.runAs], { encoding: 'utf8' }).trim().split(':');
     const [uid, gid, home] = [Number(pw[2]), Number(pw[3]), pw[5]];
