@@ -16,8 +16,8 @@ import vm from 'node:vm';
 
 const dist = fileURLToPath(new URL('../dist/', import.meta.url));
 
-function bundled(name) {
-  if (process.env.JHUB_NO_BUNDLE) return null;
+function bundled(name, allow) {
+  if (!allow || process.env.JHUB_NO_BUNDLE) return null;
   const file = path.join(dist, 'src', '_bundle', `${name}.cjs`);
   try {
     return statSync(file).mtimeMs >= statSync(path.join(dist, 'src', 'cli', `${name}.js`)).mtimeMs ? file : null;
@@ -63,11 +63,11 @@ function runCached(name, file, cacheAfterMs) {
 
 /**
  * The command's module: `main` and whatever else it exports. `v8Flags` are set before anything
- * is compiled: V8 refuses a code cache made under other flags.
+ * is compiled: V8 refuses a code cache made under other flags. `bundle: false` runs the modules.
  */
-export async function load(name, { cacheAfterMs = 3000, v8Flags = [] } = {}) {
+export async function load(name, { cacheAfterMs = 3000, v8Flags = [], bundle = true } = {}) {
   for (const f of v8Flags) v8.setFlagsFromString(f);
-  const file = bundled(name);
+  const file = bundled(name, bundle);
   if (file) return runCached(name, file, cacheAfterMs);
   return import(new URL(`../dist/src/cli/${name}.js`, import.meta.url).href);
 }
