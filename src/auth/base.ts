@@ -10,6 +10,7 @@ import type { SpawnerRow, UserRow } from '../db/schema.js';
 import { getLogger } from '../util/log.js';
 import { CryptError } from '../util/crypto.js';
 import { applyAuthModel, findUser } from './users.js';
+import type { RoleSpec } from '../rbac/roles.js';
 
 export const log = getLogger('JupyterHub', 'auth');
 
@@ -31,15 +32,7 @@ export interface AuthModel {
 }
 
 /** A role definition (JupyterHub.load_roles format), as returned by load_managed_roles() or in an auth model. */
-export interface RoleDefinition {
-  name: string;
-  description?: string | null;
-  scopes?: string[];
-  users?: string[];
-  groups?: string[];
-  services?: string[];
-  [k: string]: unknown;
-}
+export type RoleDefinition = RoleSpec & { [k: string]: unknown };
 
 /**
  * The "handler" given to authenticator methods and hooks (JupyterHub passes the Tornado
