@@ -42,7 +42,13 @@ describe('process launcher', () => {
     const r = await hub.apiFetch('/users', { method: 'POST', body: JSON.stringify({ usernames: ['l1', 'l2', 'l3'] }), headers: { 'Content-Type': 'application/json' } });
     assert.equal(r.status, 201);
   });
+  const started = new Set<number>();
   after(async () => {
+    // Servers outlive a stopped hub (cleanup_servers is off by default) and hold the pipes of the
+    // hub's output: stop them, then kill any left over.
+    for (const n of ['l1', 'l2', 'l3']) await hub?.apiFetch(`/users/${n}/server`, { method: 'DELETE' }).catch(() => {});
+    for (let i = 0; i < 100 && [...started].some(alive); i++) await new Promise((res) => setTimeout(res, 50));
+    for (const pid of started) if (alive(pid)) process.kill(pid, 'SIGKILL');
     await hub?.cleanup();
   });
 
@@ -52,6 +58,7 @@ describe('process launcher', () => {
     assert.ok(m.servers[''].ready, `${name}'s server is ready`);
     const pid = m.servers[''].state.pid;
     assert.ok(pid && pid > 0, `a pid in ${name}'s server state: ${JSON.stringify(m.servers[''].state)}`);
+    started.add(pid);
     return pid;
   }
 
@@ -67,10 +74,20 @@ describe('process launcher', () => {
   }
 
   it('starts servers from the launcher, not from the hub', async () => {
-    await spawnReady('l1'); // the first spawn may run before the launcher is up
-    const pid = await spawnReady('l2');
+    // The launcher starts with the first spawn and takes a moment to be ready; until then the
+    // hub starts servers itself. So: spawn until a server comes from the launcher (a few tries).
+    await spawnReady('l1');
+    let pid = await spawnReady('l2');
+    for (let i = 0; i < 20 && ppid(pid) === hub.pid; i++) {
+      const r = await hub.apiFetch('/users/l2/server', { method: 'DELETE' });
+      assert.ok(r.status === 204 || r.status === 202, `stop l2: ${r.status}`);
+      for (let j = 0; j < 100 && (await (await hub.apiFetch('/users/l2')).json() as { servers: Record<string, unknown> }).servers['']; j++)
+        await new Promise((res) => setTimeout(res, 50));
+      await new Promise((res) => setTimeout(res, 250));
+      pid = await spawnReady('l2');
+    }
     const parent = ppid(pid);
-    assert.notEqual(parent, hub.pid, 'the server is not a child of the hub');
+    assert.notEqual(parent, hub.pid, 'a server is not a child of the hub');
     assert.equal(ppid(parent), hub.pid, 'its parent is a child of the hub');
     assert.match(cmdline(parent), /launcher-child\.c?js/);
     assert.doesNotMatch(hub.output(), /process launcher/i, 'no launcher warning in the hub log');
@@ -79,6 +96,7 @@ describe('process launcher', () => {
   it('replaces a killed launcher; its servers keep running and stop cleanly', async () => {
     const pid = await serverPid('l2');
     const launcher = ppid(pid);
+    assert.notEqual(launcher, hub.pid, 'started by the launcher');
     process.kill(launcher, 'SIGKILL');
     await new Promise((res) => setTimeout(res, 300));
     assert.ok(alive(pid), 'the server survives its launcher');
