@@ -237,6 +237,8 @@ export interface SpawnerConfig {
   ip?: string;
   /** Port the server listens on (0: pick a free one). */
   port?: number;
+  /** When port is 0: pick the free port from this inclusive range [low, high] (e.g. [50000, 50999] for a firewall rule) instead of anywhere. */
+  port_range?: number[];
   /** URL of the hub as seen from the server (changes JUPYTERHUB_API_URL). */
   hub_connect_url?: string | null;
   /** Page opened in the server at first ({username} is replaced). */

@@ -108,10 +108,11 @@ function listenOn(port: number, host: string): Promise<net.Server | null> {
  * minute afterwards, would make the server's bind fail with "address in use". Otherwise (and
  * when that range is full) any free port, as JupyterHub's random_port.
  */
-export async function reservePort(ip = '127.0.0.1'): Promise<PortReservation> {
+export async function reservePort(ip = '127.0.0.1', within?: [number, number]): Promise<PortReservation> {
   const host = ip || '0.0.0.0';
   const now = Date.now();
   for (const [p, until] of recentPorts) if (until < now) recentPorts.delete(p);
+  if (within?.length === 2) return hold(await portWithin(host, within[0], within[1]));
   const range = await serverPortRange();
   let server: net.Server | null = null;
   for (let i = 0; range && !server && i < 20; i++) {
@@ -124,7 +125,26 @@ export async function reservePort(ip = '127.0.0.1'): Promise<PortReservation> {
     else s.close();
   }
   if (!server) server = (await listenOn(0, host))!;
-  const s = server;
+  return hold(server);
+}
+
+/** A free port in [lo, hi] (Spawner.port_range): random tries, then every port in turn. */
+async function portWithin(host: string, lo: number, hi: number): Promise<net.Server> {
+  for (let i = 0; i < 20; i++) {
+    const p = lo + Math.floor(Math.random() * (hi - lo + 1));
+    const s = recentPorts.has(p) ? null : await listenOn(p, host);
+    if (s) return s;
+  }
+  for (const skipRecent of [true, false])
+    for (let p = lo; p <= hi; p++) {
+      if (skipRecent && recentPorts.has(p)) continue;
+      const s = await listenOn(p, host);
+      if (s) return s;
+    }
+  throw new Error(`no free port in Spawner.port_range [${lo}, ${hi}] on ${host}`);
+}
+
+function hold(s: net.Server): PortReservation {
   const port = (s.address() as net.AddressInfo).port;
   let open = true;
   return {

@@ -206,7 +206,7 @@ export class LocalProcessSpawner extends Spawner {
     const ip = this.trait<string>('ip') ?? '127.0.0.1';
     this.ip = ip;
     // A random port stays bound until right before the process starts (see reservePort).
-    const reserved = Number(this.trait<number>('port')) ? null : await reservePort(ip || '0.0.0.0');
+    const reserved = Number(this.trait<number>('port')) ? null : await reservePort(ip || '0.0.0.0', this.trait<[number, number]>('port_range'));
     try {
       this.port = reserved ? reserved.port : Number(this.trait<number>('port'));
       const acct = await this.account();

@@ -1,6 +1,6 @@
 /** Spawner traits (config.md §4). */
 import type { ClassDef } from '../types.js';
-import { bool, bytespec, callable, command, deprecated, dict, float, int, list, union, unicode } from './helpers.js';
+import { bool, bytespec, callable, command, deprecated, dict, float, int, list, tuple, union, unicode } from './helpers.js';
 
 export const Spawner: ClassDef = {
   name: 'Spawner',
@@ -13,6 +13,16 @@ export const Spawner: ClassDef = {
     list('env_keep', ['JUPYTERHUB_SINGLEUSER_APP'], 'Names of hub environment variables passed on to the server.', { items: 'Unicode' }),
     unicode('ip', '127.0.0.1', "Address the server listens on ('' means every interface)."),
     int('port', 0, 'Port the server listens on (0: pick a free one).', { min: 0 }),
+    tuple('port_range', [], 'When port is 0: pick the free port from this inclusive range [low, high] (e.g. [50000, 50999] for a firewall rule) instead of anywhere.', {
+      items: 'Int',
+      validate: (v) => {
+        const a = v as unknown[];
+        if (!a.length) return [];
+        if (a.length !== 2 || !a.every((n) => Number.isInteger(n)) || (a[0] as number) < 1 || (a[0] as number) > (a[1] as number) || (a[1] as number) > 65535)
+          throw new Error(`must be two port numbers [low, high] with 1 <= low <= high <= 65535, got ${JSON.stringify(v)}`);
+        return a;
+      },
+    }),
     unicode('hub_connect_url', '', 'URL of the hub as seen from the server (changes JUPYTERHUB_API_URL).', { allowNone: true, default: null }),
     unicode('default_url', '', 'Page opened in the server at first ({username} is replaced).'),
     unicode('notebook_dir', '', 'Root directory of the server ({username} is replaced; ~ is left for the server to expand).'),
