@@ -171,6 +171,7 @@ export class Hub {
       sslCert: c.get<string>('JupyterHub', 'ssl_cert') || undefined,
       hostRouting: !!c.get<string>('JupyterHub', 'subdomain_host'),
       errorTarget: `${this.hubConnectOrigin}${this.hubPrefix}error`,
+      defaultTarget: this.hubRoutespec === '/' ? this.hubConnectOrigin : undefined,
       cwd: this.cwd,
       env: this.env,
       onRestart: () => this.restoreRoutes(),

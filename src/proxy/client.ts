@@ -56,6 +56,12 @@ export interface CHPOptions {
   hostRouting: boolean;
   /** e.g. http://127.0.0.1:8081/hub/error */
   errorTarget: string;
+  /**
+   * The hub, as the proxy's default target when the hub's route is "/": the same routing the
+   * hub's route gives, already while the hub adds it (requests arriving during start-up reach
+   * the hub instead of an error page).
+   */
+  defaultTarget?: string;
   cwd: string;
   env: NodeJS.ProcessEnv;
   /** Called after the child proxy was restarted, to restore every route. */
@@ -184,6 +190,7 @@ export class ConfigurableHTTPProxy implements Proxy {
       '--error-target', this.opts.errorTarget,
       '--log-level', this.opts.logLevel,
     ];
+    if (this.opts.defaultTarget && !this.opts.hostRouting) args.push('--default-target', this.opts.defaultTarget);
     if (this.opts.hostRouting) args.push('--host-routing');
     if (this.opts.sslKey) args.push('--ssl-key', this.opts.sslKey);
     if (this.opts.sslCert) args.push('--ssl-cert', this.opts.sslCert);
